@@ -1,0 +1,2 @@
+//! Parsing failure text into error type, message and frames, and computing
+//! the grouping signature.
