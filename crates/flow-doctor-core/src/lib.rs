@@ -16,11 +16,15 @@ pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod fingerprint;
+pub mod metadata;
 pub mod model;
 pub mod notify;
 pub mod remediate;
 pub mod scrub;
 pub mod store;
+#[cfg(any(test, feature = "test-util"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 
 pub use async_trait::async_trait;
 

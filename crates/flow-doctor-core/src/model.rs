@@ -289,6 +289,11 @@ pub struct Report {
     pub occurred_at: DateTime<Utc>,
     /// Grouping key (hex); equal signatures within a flow are the same incident.
     pub signature: String,
+    /// The normalized text the signature was computed from (error type and
+    /// top in-app frames, or the normalized message), so people can see why
+    /// two reports were grouped.
+    #[serde(default)]
+    pub fingerprint: String,
     /// A user-supplied fingerprint that replaces the computed signature input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fingerprint: Option<String>,
@@ -335,6 +340,7 @@ impl Report {
             host: String::new(),
             occurred_at: now,
             signature: String::new(),
+            fingerprint: String::new(),
             custom_fingerprint: None,
             dedup_count: 1,
             first_seen: now,

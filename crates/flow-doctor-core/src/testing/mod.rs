@@ -1,0 +1,9 @@
+//! Test doubles and conformance suites for stage implementations
+//! (feature `test-util`).
+//!
+//! **Not a stable API:** it changes with the contracts it checks.
+
+mod doubles;
+
+pub use crate::clock::ManualClock;
+pub use doubles::{RecordingNotifier, ScriptedDiagnoser};
