@@ -16,6 +16,7 @@ pub mod config;
 pub mod diagnose;
 pub mod error;
 pub mod fingerprint;
+pub mod memory;
 pub mod metadata;
 pub mod model;
 pub mod notify;
@@ -32,6 +33,7 @@ pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
 pub use diagnose::{DiagnoseContext, DiagnoseOutcome, Diagnoser};
 pub use error::{BoxError, Error, Result};
+pub use memory::MemoryStore;
 pub use model::{
     Action, ActionKind, ActionStatus, Category, Decision, DecisionKind, Diagnosis, DiagnosisSource,
     DigestEntry, ExitInfo, Feedback, FixAttempt, FixStatus, Frame, Id, KnownPattern, LogLine,

@@ -178,8 +178,10 @@ pub trait Store: Send + Sync + 'static {
     /// `first_seen >= report.occurred_at - cooldown`, the occurrence is
     /// folded into it (`dedup_count += 1`, `last_seen = max(last_seen,
     /// occurred_at)`) and [`Claim::Duplicate`] is returned. Otherwise
-    /// `report` is inserted as a new incident and [`Claim::New`] returned.
-    /// A zero cooldown always inserts.
+    /// `report` is inserted as a new incident (with `dedup_count` 1 and
+    /// `first_seen` = `last_seen` = `occurred_at`) and [`Claim::New`]
+    /// returned. A zero cooldown always inserts. When several incidents
+    /// match, the one with the latest `first_seen` absorbs the repeat.
     async fn claim(&self, report: &Report, cooldown: Duration) -> Result<Claim>;
 
     /// One incident by id.

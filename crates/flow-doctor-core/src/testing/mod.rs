@@ -3,7 +3,9 @@
 //!
 //! **Not a stable API:** it changes with the contracts it checks.
 
+mod conformance;
 mod doubles;
 
 pub use crate::clock::ManualClock;
+pub use conformance::*;
 pub use doubles::{RecordingNotifier, ScriptedDiagnoser};

@@ -1,0 +1,1326 @@
+//! The [`Store`] conformance suite: public async functions that check every
+//! point of the contract documented on [`Store`].
+//!
+//! **Not a stable API:** checks are added as the contract grows.
+//!
+//! Every implementation runs [`store_conformance`] (all checks) on a fresh
+//! store; the per-capability `check_*` functions can also be called one by
+//! one. Each check uses its own unique flow names, keys and signatures, so
+//! checks can run in any order, concurrently, and again on a store that
+//! already holds data (a reopened SQLite file). A failed check panics with
+//! a message naming the broken point of the contract.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::sync::Arc;
+//! use flow_doctor_core::{MemoryStore, Store};
+//!
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+//! flow_doctor_core::testing::store_conformance(store).await;
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    Action, ActionKind, ActionStatus, CascadeSource, Category, Decision, DecisionKind, Diagnosis,
+    DiagnosisSource, DigestEntry, ExitInfo, Feedback, FixAttempt, FixStatus, Frame, Id,
+    KnownPattern, LogLine, PatternOrigin, Report, ReportKind, Severity, TokenUsage, Verdict,
+};
+use crate::store::{
+    ActionQuery, BudgetGrant, BudgetRequest, BudgetUsage, Claim, DecisionCount, DecisionQuery,
+    ReportQuery, Store,
+};
+
+/// Tasks started at once by the concurrency checks.
+pub const CONCURRENT_TASKS: usize = 16;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Runs every check of the suite on `store`, the concurrency checks
+/// included (they spawn tokio tasks sharing the `Arc`).
+pub async fn store_conformance(store: Arc<dyn Store>) {
+    let s: &dyn Store = store.as_ref();
+    check_claim(s).await;
+    check_reports(s).await;
+    check_diagnoses(s).await;
+    check_decisions(s).await;
+    check_actions(s).await;
+    check_rate_limits(s).await;
+    check_digest(s).await;
+    check_feedback_and_patterns(s).await;
+    check_fix_attempts(s).await;
+    check_budget(s).await;
+    check_counters(s).await;
+    check_concurrent_claims(store.clone()).await;
+    check_concurrent_rate_limits(store.clone()).await;
+    check_concurrent_budget(store.clone()).await;
+    check_concurrent_digest(store).await;
+}
+
+/// A name unique to this call (flows, keys, signatures, scopes).
+fn unique(what: &str) -> String {
+    format!("conformance-{what}-{}", Id::new())
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+fn mins(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+/// A report with every field set, so a store that drops one fails the
+/// round trip.
+fn rich_report(flow: &str, signature: &str, at: DateTime<Utc>) -> Report {
+    let mut r = Report::new(flow, Severity::Error, ReportKind::ProcessExit, "boom: é ✓");
+    r.stage = Some("load".into());
+    r.run_id = Some("run-42".into());
+    r.error_type = Some("KeyError".into());
+    r.source_chain = vec!["outer".into(), "inner".into()];
+    r.frames = vec![
+        Frame {
+            file: "etl.py".into(),
+            function: "load".into(),
+            line: Some(12),
+            module: Some("pipeline".into()),
+            in_app: true,
+        },
+        Frame {
+            file: "/usr/lib/python3/json.py".into(),
+            function: "loads".into(),
+            line: None,
+            module: None,
+            in_app: false,
+        },
+    ];
+    r.language = Some("python".into());
+    r.traceback = Some("Traceback (most recent call last):\n  ...".into());
+    r.logs = vec![LogLine {
+        at: at - secs(1),
+        level: "WARN".into(),
+        target: "etl".into(),
+        message: "retrying".into(),
+    }];
+    r.context = BTreeMap::from([
+        ("region".to_string(), "eu-west-1".to_string()),
+        ("rows".to_string(), "17".to_string()),
+    ]);
+    r.exit = Some(ExitInfo {
+        command: "python3 etl.py".into(),
+        code: Some(1),
+        signal: None,
+        timed_out: false,
+        duration_ms: 1234,
+    });
+    r.host = "host-1".into();
+    r.occurred_at = at;
+    r.signature = signature.into();
+    r.fingerprint = "KeyError|etl.py:load".into();
+    r.custom_fingerprint = Some("custom".into());
+    r.cascade_source = Some(CascadeSource {
+        flow: "upstream".into(),
+        report_id: Id::new(),
+        at: at - mins(3),
+        summary: "upstream failed".into(),
+    });
+    r.diagnosis_error = None;
+    r
+}
+
+/// A minimal report of `flow`/`signature` occurring at `at`.
+fn plain_report(flow: &str, signature: &str, at: DateTime<Utc>) -> Report {
+    let mut r = Report::new(flow, Severity::Error, ReportKind::Error, "boom");
+    r.signature = signature.into();
+    r.occurred_at = at;
+    r
+}
+
+async fn claim(store: &dyn Store, report: &Report, cooldown: Duration) -> Claim {
+    store
+        .claim(report, cooldown)
+        .await
+        .unwrap_or_else(|e| panic!("claim failed: {}", e.chain_string()))
+}
+
+fn ok<T>(what: &str, r: crate::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{what} failed: {}", e.chain_string()))
+}
+
+/// Dedup: a repeat within the cooldown (inclusive) is folded into the
+/// incident with `dedup_count`, `first_seen` and `last_seen` maintained; a
+/// repeat after it, or with a zero cooldown, is a new incident; the same
+/// signature in another flow never dedups; a stored incident round-trips
+/// every field.
+pub async fn check_claim(store: &dyn Store) {
+    let flow = unique("claim");
+    let other_flow = unique("claim-other");
+    let sig = unique("sig");
+    let t0 = Utc::now();
+
+    let first = rich_report(&flow, &sig, t0);
+    assert_eq!(claim(store, &first, HOUR).await, Claim::New, "first claim");
+
+    let stored = ok("get_report", store.get_report(&first.id).await)
+        .expect("a claimed report must be stored under its id");
+    let mut expected = first.clone();
+    expected.dedup_count = 1;
+    expected.first_seen = t0;
+    expected.last_seen = t0;
+    assert_eq!(stored, expected, "a new incident round-trips every field");
+
+    let repeat = plain_report(&flow, &sig, t0 + mins(10));
+    assert_eq!(
+        claim(store, &repeat, HOUR).await,
+        Claim::Duplicate {
+            incident_id: first.id.clone(),
+            dedup_count: 2
+        },
+        "a repeat within the cooldown is a duplicate"
+    );
+    assert!(
+        ok("get_report", store.get_report(&repeat.id).await).is_none(),
+        "a duplicate is not stored under its own id"
+    );
+
+    // An occurrence older than last_seen does not move last_seen back.
+    let late = plain_report(&flow, &sig, t0 + mins(5));
+    assert_eq!(
+        claim(store, &late, HOUR).await,
+        Claim::Duplicate {
+            incident_id: first.id.clone(),
+            dedup_count: 3
+        }
+    );
+    let incident = ok("get_report", store.get_report(&first.id).await).expect("incident");
+    assert_eq!(
+        incident.last_seen,
+        t0 + mins(10),
+        "last_seen is the latest occurrence, not the latest claim"
+    );
+    // The cooldown bound is inclusive: first_seen == occurred_at - cooldown.
+    let boundary = plain_report(&flow, &sig, t0 + mins(60));
+    assert_eq!(
+        claim(store, &boundary, HOUR).await,
+        Claim::Duplicate {
+            incident_id: first.id.clone(),
+            dedup_count: 4
+        },
+        "first_seen >= occurred_at - cooldown is inclusive"
+    );
+    let incident = ok("get_report", store.get_report(&first.id).await).expect("incident");
+    assert_eq!(incident.dedup_count, 4);
+    assert_eq!(incident.first_seen, t0);
+    assert_eq!(incident.last_seen, t0 + mins(60));
+    assert_eq!(
+        incident.message, first.message,
+        "folding keeps the first report"
+    );
+
+    // After the cooldown: a new incident, and later repeats fold into it.
+    let after = plain_report(&flow, &sig, t0 + mins(61));
+    assert_eq!(
+        claim(store, &after, HOUR).await,
+        Claim::New,
+        "after cooldown"
+    );
+    let again = plain_report(&flow, &sig, t0 + mins(62));
+    assert_eq!(
+        claim(store, &again, HOUR).await,
+        Claim::Duplicate {
+            incident_id: after.id.clone(),
+            dedup_count: 2
+        },
+        "repeats fold into the newest incident"
+    );
+
+    // A zero cooldown always inserts.
+    let zero_a = plain_report(&flow, &sig, t0 + mins(62));
+    let zero_b = plain_report(&flow, &sig, t0 + mins(62));
+    assert_eq!(claim(store, &zero_a, Duration::ZERO).await, Claim::New);
+    assert_eq!(claim(store, &zero_b, Duration::ZERO).await, Claim::New);
+
+    // Scoped by flow: the same signature in another flow is its own incident.
+    let elsewhere = plain_report(&other_flow, &sig, t0 + mins(1));
+    assert_eq!(
+        claim(store, &elsewhere, HOUR).await,
+        Claim::New,
+        "dedup must be scoped by flow"
+    );
+    let elsewhere_again = plain_report(&other_flow, &sig, t0 + mins(2));
+    assert_eq!(
+        claim(store, &elsewhere_again, HOUR).await,
+        Claim::Duplicate {
+            incident_id: elsewhere.id.clone(),
+            dedup_count: 2
+        }
+    );
+
+    let stats = ok("signature_stats", store.signature_stats(&flow, &sig).await);
+    assert_eq!(stats.incidents, 4, "incidents of {flow}");
+    assert_eq!(stats.occurrences, 4 + 2 + 1 + 1);
+    assert_eq!(stats.first_seen, Some(t0));
+    assert_eq!(stats.last_seen, Some(t0 + mins(62)));
+    let other = ok(
+        "signature_stats",
+        store.signature_stats(&other_flow, &sig).await,
+    );
+    assert_eq!(other.incidents, 1);
+    assert_eq!(other.occurrences, 2);
+    assert_eq!(other.first_seen, Some(t0 + mins(1)));
+    assert_eq!(other.last_seen, Some(t0 + mins(2)));
+    let none = ok(
+        "signature_stats",
+        store.signature_stats(&flow, "no-such-signature").await,
+    );
+    assert_eq!(none, Default::default());
+
+    assert!(
+        ok("get_report", store.get_report(&Id::new()).await).is_none(),
+        "a missing report is Ok(None)"
+    );
+}
+
+/// `list_reports`: every filter, newest `last_seen` first, `limit`.
+pub async fn check_reports(store: &dyn Store) {
+    let f1 = unique("list-a");
+    let f2 = unique("list-b");
+    let s1 = unique("sig1");
+    let t0 = Utc::now();
+    let mk = |flow: &str, sig: &str, sev, kind, at| {
+        let mut r = plain_report(flow, sig, at);
+        r.severity = sev;
+        r.kind = kind;
+        r
+    };
+    let a = mk(&f1, &s1, Severity::Error, ReportKind::Error, t0 + secs(1));
+    let b = mk(
+        &f1,
+        "s2",
+        Severity::Critical,
+        ReportKind::Panic,
+        t0 + secs(2),
+    );
+    let c = mk(
+        &f1,
+        "s3",
+        Severity::Warning,
+        ReportKind::LogEvent,
+        t0 + secs(3),
+    );
+    let d = mk(&f1, "s4", Severity::Info, ReportKind::Success, t0 + secs(4));
+    let e = mk(&f2, &s1, Severity::Error, ReportKind::Error, t0 + secs(5));
+    // Insert out of order: ordering must come from last_seen.
+    for r in [&c, &a, &e, &d, &b] {
+        assert_eq!(claim(store, r, HOUR).await, Claim::New);
+    }
+    // A repeat of `a` moves its last_seen after everything else.
+    let a_again = mk(&f1, &s1, Severity::Error, ReportKind::Error, t0 + secs(9));
+    assert!(matches!(
+        claim(store, &a_again, HOUR).await,
+        Claim::Duplicate { .. }
+    ));
+
+    let ids = |q: ReportQuery| async move {
+        ok("list_reports", store.list_reports(&q).await)
+            .into_iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    let by_flow = |flow: &str| ReportQuery {
+        flow: Some(flow.to_string()),
+        ..Default::default()
+    };
+    let both = ReportQuery {
+        flows: vec![f1.clone(), f2.clone()],
+        ..Default::default()
+    };
+
+    assert_eq!(
+        ids(by_flow(&f1)).await,
+        [a.id.clone(), d.id.clone(), c.id.clone(), b.id.clone()],
+        "newest last_seen first"
+    );
+    assert_eq!(
+        ids(both.clone()).await,
+        [
+            a.id.clone(),
+            e.id.clone(),
+            d.id.clone(),
+            c.id.clone(),
+            b.id.clone()
+        ]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            signature: Some(s1.clone()),
+            ..both.clone()
+        })
+        .await,
+        [a.id.clone(), e.id.clone()]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            since: Some(t0 + secs(3)),
+            ..by_flow(&f1)
+        })
+        .await,
+        [a.id.clone(), d.id.clone(), c.id.clone()],
+        "since is inclusive and applies to last_seen"
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            min_severity: Some(Severity::Error),
+            ..by_flow(&f1)
+        })
+        .await,
+        [a.id.clone(), b.id.clone()]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            kind: Some(ReportKind::Panic),
+            ..both.clone()
+        })
+        .await,
+        vec![b.id.clone()]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            exclude_kind: Some(ReportKind::Success),
+            ..by_flow(&f1)
+        })
+        .await,
+        [a.id.clone(), c.id.clone(), b.id.clone()]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            limit: Some(2),
+            ..both.clone()
+        })
+        .await,
+        [a.id.clone(), e.id.clone()]
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            limit: Some(0),
+            ..both.clone()
+        })
+        .await,
+        Vec::<Id>::new()
+    );
+    assert_eq!(
+        ids(ReportQuery {
+            flow: Some(f2.clone()),
+            flows: vec![f1.clone()],
+            ..Default::default()
+        })
+        .await,
+        Vec::<Id>::new(),
+        "flow and flows must both match"
+    );
+    assert!(ids(by_flow(&unique("nothing"))).await.is_empty());
+
+    let listed = ok("list_reports", store.list_reports(&by_flow(&f2)).await);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].dedup_count, 1);
+    assert_eq!(listed[0].signature, s1);
+}
+
+fn rich_diagnosis(at: DateTime<Utc>) -> Diagnosis {
+    Diagnosis {
+        category: Category::Data,
+        root_cause: "the input lost a column".into(),
+        confidence: 0.875,
+        affected_files: vec!["etl.py".into(), "schema.sql".into()],
+        remediation: "restore the column".into(),
+        auto_fixable: true,
+        reasoning: Some("KeyError on a column name".into()),
+        alternative_hypotheses: vec!["a renamed header".into()],
+        source: DiagnosisSource::Llm,
+        pattern: Some("missing-column".into()),
+        model: Some("model-x".into()),
+        tokens: Some(TokenUsage {
+            input: 1200,
+            output: 300,
+        }),
+        cost_usd: Some(0.015625),
+        created_at: at,
+    }
+}
+
+/// Diagnoses: save, replace, get; `diagnosis_error` set and clear.
+pub async fn check_diagnoses(store: &dyn Store) {
+    let flow = unique("diagnosis");
+    let t0 = Utc::now();
+    let report = plain_report(&flow, "sig", t0);
+    assert_eq!(claim(store, &report, HOUR).await, Claim::New);
+
+    assert_eq!(
+        ok("get_diagnosis", store.get_diagnosis(&report.id).await),
+        None
+    );
+    let first = rich_diagnosis(t0);
+    ok(
+        "save_diagnosis",
+        store.save_diagnosis(&report.id, &first).await,
+    );
+    assert_eq!(
+        ok("get_diagnosis", store.get_diagnosis(&report.id).await),
+        Some(first),
+        "a diagnosis round-trips every field"
+    );
+    let mut second = Diagnosis::new(Category::Transient, "a blip", 0.5);
+    second.created_at = t0 + secs(1);
+    ok(
+        "save_diagnosis",
+        store.save_diagnosis(&report.id, &second).await,
+    );
+    assert_eq!(
+        ok("get_diagnosis", store.get_diagnosis(&report.id).await),
+        Some(second),
+        "saving again replaces"
+    );
+
+    ok(
+        "set_diagnosis_error",
+        store
+            .set_diagnosis_error(&report.id, Some("budget exhausted"))
+            .await,
+    );
+    let stored = ok("get_report", store.get_report(&report.id).await).expect("report");
+    assert_eq!(stored.diagnosis_error.as_deref(), Some("budget exhausted"));
+    ok(
+        "set_diagnosis_error",
+        store.set_diagnosis_error(&report.id, None).await,
+    );
+    let stored = ok("get_report", store.get_report(&report.id).await).expect("report");
+    assert_eq!(stored.diagnosis_error, None, "None clears the reason");
+    assert_eq!(
+        stored.dedup_count, 1,
+        "setting the reason leaves the rest alone"
+    );
+}
+
+fn decision(
+    flow: &str,
+    report_id: &Id,
+    incident_id: &Id,
+    kind: DecisionKind,
+    at: DateTime<Utc>,
+) -> Decision {
+    Decision {
+        id: Id::new(),
+        report_id: report_id.clone(),
+        incident_id: incident_id.clone(),
+        flow: flow.to_string(),
+        signature: "sig".into(),
+        kind,
+        reason: format!("{kind} because"),
+        channels: vec!["console".into(), "slack".into()],
+        at,
+    }
+}
+
+/// Decisions: one per `report_id` (a second replaces the first), every
+/// query filter, newest first, `limit`, and counts per flow and kind.
+pub async fn check_decisions(store: &dyn Store) {
+    let f = unique("decisions-a");
+    let g = unique("decisions-b");
+    let t0 = Utc::now();
+    let (r1, r2, r3, r4) = (Id::new(), Id::new(), Id::new(), Id::new());
+    let (i1, i2) = (Id::new(), Id::new());
+
+    let d1 = decision(&f, &r1, &i1, DecisionKind::Fired, t0);
+    let d2 = decision(&f, &r2, &i1, DecisionKind::Deduped, t0 + secs(1));
+    let d3 = decision(&f, &r3, &i2, DecisionKind::RateLimited, t0 + secs(2));
+    let d4 = decision(&g, &r4, &i2, DecisionKind::Deduped, t0 + secs(3));
+    for d in [&d1, &d2, &d3, &d4] {
+        ok("record_decision", store.record_decision(d).await);
+    }
+    // A second decision for r1 replaces the first.
+    let d1b = decision(&f, &r1, &i1, DecisionKind::DeliveryFailed, t0 + secs(4));
+    ok("record_decision", store.record_decision(&d1b).await);
+
+    let q = |query: DecisionQuery| async move { ok("decisions", store.decisions(&query).await) };
+    assert_eq!(
+        q(DecisionQuery {
+            report_id: Some(r1.clone()),
+            ..Default::default()
+        })
+        .await,
+        vec![d1b.clone()],
+        "one decision per report_id, the latest replacing"
+    );
+    let of_f = DecisionQuery {
+        flow: Some(f.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        q(of_f.clone()).await,
+        [d1b.clone(), d3.clone(), d2.clone()],
+        "newest first"
+    );
+    assert_eq!(
+        q(DecisionQuery {
+            incident_id: Some(i1.clone()),
+            ..Default::default()
+        })
+        .await,
+        [d1b.clone(), d2.clone()]
+    );
+    assert_eq!(
+        q(DecisionQuery {
+            incident_id: Some(i2.clone()),
+            ..Default::default()
+        })
+        .await,
+        [d4.clone(), d3.clone()]
+    );
+    assert_eq!(
+        q(DecisionQuery {
+            kind: Some(DecisionKind::Deduped),
+            ..of_f.clone()
+        })
+        .await,
+        vec![d2.clone()]
+    );
+    assert_eq!(
+        q(DecisionQuery {
+            since: Some(t0 + secs(2)),
+            ..of_f.clone()
+        })
+        .await,
+        [d1b.clone(), d3.clone()],
+        "since is inclusive"
+    );
+    assert_eq!(
+        q(DecisionQuery {
+            limit: Some(1),
+            ..of_f.clone()
+        })
+        .await,
+        vec![d1b.clone()]
+    );
+    assert!(
+        q(DecisionQuery {
+            report_id: Some(Id::new()),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    let count = |flow: &str, kind, count| DecisionCount {
+        flow: flow.to_string(),
+        kind,
+        count,
+    };
+    let sorted = |mut v: Vec<DecisionCount>| {
+        v.retain(|c| c.flow == f || c.flow == g);
+        v.sort_by(|a, b| (&a.flow, a.kind).cmp(&(&b.flow, b.kind)));
+        v
+    };
+    let mut expected = vec![
+        count(&f, DecisionKind::Deduped, 1),
+        count(&f, DecisionKind::RateLimited, 1),
+        count(&f, DecisionKind::DeliveryFailed, 1),
+        count(&g, DecisionKind::Deduped, 1),
+    ];
+    expected.sort_by(|a, b| (&a.flow, a.kind).cmp(&(&b.flow, b.kind)));
+    assert_eq!(
+        sorted(ok("decision_counts", store.decision_counts(t0, None).await)),
+        expected
+    );
+    assert_eq!(
+        sorted(ok(
+            "decision_counts",
+            store.decision_counts(t0 + secs(2), Some(&f)).await
+        )),
+        [
+            count(&f, DecisionKind::RateLimited, 1),
+            count(&f, DecisionKind::DeliveryFailed, 1),
+        ]
+    );
+    assert!(
+        ok(
+            "decision_counts",
+            store.decision_counts(t0, Some(&unique("none"))).await
+        )
+        .is_empty()
+    );
+}
+
+/// Actions: insert, replace by id, every query filter, newest first, `limit`.
+pub async fn check_actions(store: &dyn Store) {
+    let f = unique("actions");
+    let t0 = Utc::now();
+    let r1 = plain_report(&f, "s1", t0);
+    let r2 = plain_report(&f, "s2", t0);
+    let mk = |r: &Report, kind, target: &str, status, at| {
+        let mut a = Action::new(r, kind, target, status, format!("{target} detail"));
+        a.started_at = at;
+        a.finished_at = at + secs(1);
+        a
+    };
+    let mut a1 = mk(
+        &r1,
+        ActionKind::Notify,
+        "slack",
+        ActionStatus::Succeeded,
+        t0,
+    );
+    a1.url = Some("https://example.test/msg/1".into());
+    let mut a2 = mk(
+        &r1,
+        ActionKind::Remediate,
+        "ssm",
+        ActionStatus::Pending,
+        t0 + secs(1),
+    );
+    a2.data = serde_json::json!({"command_id": "c-1", "commands": ["restart", "check"], "exit": 0});
+    let a3 = mk(
+        &r2,
+        ActionKind::Notify,
+        "email",
+        ActionStatus::Skipped,
+        t0 + secs(2),
+    );
+    for a in [&a1, &a2, &a3] {
+        ok("record_action", store.record_action(a).await);
+    }
+    // Replace a2 by id: the remediation finished.
+    a2.status = ActionStatus::Failed;
+    a2.attempts = 3;
+    a2.detail = "exit 1".into();
+    a2.finished_at = t0 + secs(30);
+    ok("record_action", store.record_action(&a2).await);
+
+    let q = |query: ActionQuery| async move { ok("actions", store.actions(&query).await) };
+    let of_f = ActionQuery {
+        flow: Some(f.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        q(of_f.clone()).await,
+        [a3.clone(), a2.clone(), a1.clone()],
+        "every field round-trips, newest first, replaced by id"
+    );
+    assert_eq!(
+        q(ActionQuery {
+            report_id: Some(r1.id.clone()),
+            ..Default::default()
+        })
+        .await,
+        [a2.clone(), a1.clone()]
+    );
+    assert_eq!(
+        q(ActionQuery {
+            signature: Some("s2".into()),
+            ..of_f.clone()
+        })
+        .await,
+        vec![a3.clone()]
+    );
+    assert_eq!(
+        q(ActionQuery {
+            kind: Some(ActionKind::Notify),
+            ..of_f.clone()
+        })
+        .await,
+        [a3.clone(), a1.clone()]
+    );
+    assert_eq!(
+        q(ActionQuery {
+            target: Some("ssm".into()),
+            ..of_f.clone()
+        })
+        .await,
+        vec![a2.clone()]
+    );
+    assert_eq!(
+        q(ActionQuery {
+            status: Some(ActionStatus::Failed),
+            ..of_f.clone()
+        })
+        .await,
+        vec![a2.clone()]
+    );
+    assert!(
+        q(ActionQuery {
+            status: Some(ActionStatus::Pending),
+            ..of_f.clone()
+        })
+        .await
+        .is_empty(),
+        "the replaced status is gone"
+    );
+    assert_eq!(
+        q(ActionQuery {
+            since: Some(t0 + secs(1)),
+            ..of_f.clone()
+        })
+        .await,
+        [a3.clone(), a2.clone()],
+        "since is inclusive and applies to started_at"
+    );
+    assert_eq!(
+        q(ActionQuery {
+            limit: Some(2),
+            ..of_f.clone()
+        })
+        .await,
+        [a3.clone(), a2.clone()]
+    );
+    assert!(
+        q(ActionQuery {
+            report_id: Some(Id::new()),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+}
+
+/// `try_consume`: grants up to `limit` per window, windows and keys are
+/// independent, a zero limit grants nothing.
+pub async fn check_rate_limits(store: &dyn Store) {
+    let key = unique("rate");
+    let other = unique("rate-other");
+    let w1 = Utc::now();
+    let w2 = w1 + chrono::Duration::days(1);
+    let consume = |key: String, window, limit| async move {
+        ok("try_consume", store.try_consume(&key, window, limit).await)
+    };
+    assert!(consume(key.clone(), w1, 2).await);
+    assert!(consume(key.clone(), w1, 2).await);
+    assert!(!consume(key.clone(), w1, 2).await, "third of limit 2");
+    assert!(
+        !consume(key.clone(), w1, 2).await,
+        "refusals consume nothing"
+    );
+    assert!(
+        consume(key.clone(), w1, 3).await,
+        "a higher limit grants again"
+    );
+    assert!(!consume(key.clone(), w1, 3).await);
+    assert!(
+        consume(key.clone(), w2, 2).await,
+        "a new window starts at 0"
+    );
+    assert!(consume(other.clone(), w1, 1).await, "keys are independent");
+    assert!(!consume(other, w1, 1).await);
+    assert!(!consume(unique("rate-zero"), w1, 0).await, "limit 0");
+}
+
+fn digest_entry(flow: &str, at: DateTime<Utc>) -> DigestEntry {
+    DigestEntry {
+        id: Id::new(),
+        report_id: Id::new(),
+        flow: flow.to_string(),
+        signature: "sig".into(),
+        headline: "KeyError: boom".into(),
+        severity: Severity::Critical,
+        channel: Some("slack".into()),
+        reason: DecisionKind::RateLimited,
+        at,
+        digested_at: None,
+    }
+}
+
+async fn pending_of(
+    store: &dyn Store,
+    flow: &str,
+    since: Option<DateTime<Utc>>,
+) -> Vec<DigestEntry> {
+    let mut all = ok("pending_digest", store.pending_digest(since).await);
+    all.retain(|e| e.flow == flow);
+    all
+}
+
+/// Digest queue: pending entries oldest first, `since` filter,
+/// `mark_digested` counts only still-pending entries.
+pub async fn check_digest(store: &dyn Store) {
+    let flow = unique("digest");
+    let t0 = Utc::now();
+    let e1 = digest_entry(&flow, t0);
+    let mut e2 = digest_entry(&flow, t0 + secs(1));
+    e2.channel = None;
+    e2.reason = DecisionKind::DeliveryFailed;
+    e2.severity = Severity::Warning;
+    let e3 = digest_entry(&flow, t0 + secs(2));
+    for e in [&e3, &e1, &e2] {
+        ok("enqueue_digest", store.enqueue_digest(e).await);
+    }
+    assert_eq!(
+        pending_of(store, &flow, None).await,
+        [e1.clone(), e2.clone(), e3.clone()],
+        "oldest first, every field round-trips"
+    );
+    assert_eq!(
+        pending_of(store, &flow, Some(t0 + secs(1))).await,
+        [e2.clone(), e3.clone()],
+        "since is inclusive"
+    );
+    let at = t0 + secs(10);
+    assert_eq!(
+        ok(
+            "mark_digested",
+            store
+                .mark_digested(&[e1.id.clone(), e2.id.clone()], at)
+                .await
+        ),
+        2
+    );
+    assert_eq!(pending_of(store, &flow, None).await, vec![e3.clone()]);
+    assert_eq!(
+        ok(
+            "mark_digested",
+            store
+                .mark_digested(
+                    &[e1.id.clone(), e2.id.clone(), e3.id.clone(), Id::new()],
+                    at
+                )
+                .await
+        ),
+        1,
+        "already-digested and unknown entries are not counted"
+    );
+    assert!(pending_of(store, &flow, None).await.is_empty());
+    assert_eq!(ok("mark_digested", store.mark_digested(&[], at).await), 0);
+}
+
+fn pattern(name: &str, signature: Option<&str>, at: DateTime<Utc>) -> KnownPattern {
+    KnownPattern {
+        name: name.to_string(),
+        signature: signature.map(str::to_string),
+        error_type: Some("KeyError".into()),
+        message_regex: Some("^missing (?P<col>\\w+)$".into()),
+        category: Category::Data,
+        root_cause: "a column went missing".into(),
+        remediation: "check the upstream schema".into(),
+        confidence: 0.75,
+        origin: PatternOrigin::Feedback,
+        hit_count: 0,
+        last_seen: None,
+        created_at: at,
+    }
+}
+
+/// Feedback newest first per report; patterns upsert keeping `hit_count`
+/// and `last_seen`, list by name, lookup by signature, hits.
+pub async fn check_feedback_and_patterns(store: &dyn Store) {
+    let t0 = Utc::now();
+    let report_id = Id::new();
+    let f1 = Feedback {
+        id: Id::new(),
+        report_id: report_id.clone(),
+        signature: "sig".into(),
+        verdict: Verdict::Confirmed,
+        note: None,
+        author: None,
+        at: t0,
+    };
+    let f2 = Feedback {
+        id: Id::new(),
+        report_id: report_id.clone(),
+        signature: "sig".into(),
+        verdict: Verdict::Corrected {
+            category: Category::Config,
+            root_cause: "an expired credential".into(),
+        },
+        note: Some("rotated the key".into()),
+        author: Some("ana".into()),
+        at: t0 + secs(5),
+    };
+    ok("record_feedback", store.record_feedback(&f1).await);
+    ok("record_feedback", store.record_feedback(&f2).await);
+    assert_eq!(
+        ok("feedback_for", store.feedback_for(&report_id).await),
+        [f2.clone(), f1.clone()],
+        "newest first, every field round-trips"
+    );
+    assert!(ok("feedback_for", store.feedback_for(&Id::new()).await).is_empty());
+
+    let prefix = unique("pattern");
+    let sig = unique("pattern-sig");
+    let a_name = format!("{prefix}-a");
+    let b_name = format!("{prefix}-b");
+    let b = pattern(&b_name, Some(&sig), t0);
+    let mut a = pattern(&a_name, None, t0);
+    a.hit_count = 3;
+    a.origin = PatternOrigin::User;
+    ok("upsert_pattern", store.upsert_pattern(&b).await);
+    ok("upsert_pattern", store.upsert_pattern(&a).await);
+    let ours = |all: Vec<KnownPattern>| -> Vec<KnownPattern> {
+        all.into_iter()
+            .filter(|p| p.name.starts_with(&prefix))
+            .collect()
+    };
+    assert_eq!(
+        ours(ok("patterns", store.patterns().await)),
+        [a.clone(), b.clone()],
+        "patterns come back by name; a new pattern keeps its given hit_count"
+    );
+
+    ok(
+        "record_pattern_hit",
+        store.record_pattern_hit(&b_name, t0 + secs(1)).await,
+    );
+    ok(
+        "record_pattern_hit",
+        store.record_pattern_hit(&b_name, t0 + secs(2)).await,
+    );
+    ok(
+        "record_pattern_hit",
+        store
+            .record_pattern_hit(&unique("no-such-pattern"), t0)
+            .await,
+    );
+    let mut b_hit = b.clone();
+    b_hit.hit_count = 2;
+    b_hit.last_seen = Some(t0 + secs(2));
+    assert_eq!(
+        ok(
+            "pattern_for_signature",
+            store.pattern_for_signature(&sig).await
+        ),
+        Some(b_hit.clone())
+    );
+
+    // Replacing keeps the stored hit_count and last_seen.
+    let mut b_new = pattern(&b_name, Some(&sig), t0);
+    b_new.root_cause = "a renamed column".into();
+    b_new.confidence = 0.5;
+    ok("upsert_pattern", store.upsert_pattern(&b_new).await);
+    let mut expected = b_new.clone();
+    expected.hit_count = 2;
+    expected.last_seen = Some(t0 + secs(2));
+    assert_eq!(
+        ok(
+            "pattern_for_signature",
+            store.pattern_for_signature(&sig).await
+        ),
+        Some(expected.clone()),
+        "upsert keeps hit_count and last_seen"
+    );
+    assert_eq!(
+        ours(ok("patterns", store.patterns().await)),
+        [a.clone(), expected]
+    );
+    assert_eq!(
+        ok(
+            "pattern_for_signature",
+            store.pattern_for_signature(&unique("no-sig")).await
+        ),
+        None
+    );
+}
+
+/// Fix attempts for a signature, newest first.
+pub async fn check_fix_attempts(store: &dyn Store) {
+    let sig = unique("fix");
+    let t0 = Utc::now();
+    let mk = |status, step: &str, at| FixAttempt {
+        id: Id::new(),
+        signature: sig.clone(),
+        repo: "acme/etl".into(),
+        issue_number: 7,
+        report_id: Some(Id::new()),
+        status,
+        step: step.to_string(),
+        reason: format!("{step} said so"),
+        branch: None,
+        pr_url: None,
+        at,
+    };
+    let a = mk(FixStatus::Refused, "confidence", t0);
+    let mut b = mk(FixStatus::Succeeded, "pr", t0 + secs(2));
+    b.branch = Some("flow-doctor/fix-7".into());
+    b.pr_url = Some("https://example.test/pr/8".into());
+    b.report_id = None;
+    let c = mk(FixStatus::Failed, "tests", t0 + secs(1));
+    for x in [&a, &b, &c] {
+        ok("record_fix_attempt", store.record_fix_attempt(x).await);
+    }
+    assert_eq!(
+        ok("fix_attempts", store.fix_attempts(&sig).await),
+        [b, c, a],
+        "newest first, every field round-trips"
+    );
+    assert!(ok("fix_attempts", store.fix_attempts(&unique("none")).await).is_empty());
+}
+
+async fn reserve(store: &dyn Store, request: &BudgetRequest) -> BudgetGrant {
+    ok("reserve_budget", store.reserve_budget(request).await)
+}
+
+/// Budget: the count cap, the cost cap after settling (refusals carry the
+/// usage), independent windows.
+pub async fn check_budget(store: &dyn Store) {
+    let scope = unique("budget");
+    let w1 = Utc::now();
+    let w2 = w1 + chrono::Duration::days(1);
+    let by_count = BudgetRequest {
+        scope: scope.clone(),
+        window_start: w1,
+        max_count: 2,
+        max_cost_usd: 100.0,
+    };
+    let BudgetGrant::Granted(r1) = reserve(store, &by_count).await else {
+        panic!("first reservation must be granted");
+    };
+    let BudgetGrant::Granted(r2) = reserve(store, &by_count).await else {
+        panic!("second reservation must be granted");
+    };
+    assert_ne!(r1, r2, "each reservation has its own id");
+    assert_eq!(
+        reserve(store, &by_count).await,
+        BudgetGrant::CountExceeded(BudgetUsage {
+            count: 2,
+            cost_usd: 0.0,
+            tokens: TokenUsage::default(),
+        })
+    );
+    let tokens = TokenUsage {
+        input: 1000,
+        output: 250,
+    };
+    ok(
+        "settle_budget",
+        store.settle_budget(&r1, tokens, 0.25, "model-x").await,
+    );
+    ok(
+        "settle_budget",
+        store.settle_budget(&r2, tokens, 0.5, "model-x").await,
+    );
+    let settled = BudgetUsage {
+        count: 2,
+        cost_usd: 0.75,
+        tokens: TokenUsage {
+            input: 2000,
+            output: 500,
+        },
+    };
+    assert_eq!(
+        ok("budget_usage", store.budget_usage(&scope, w1).await),
+        settled
+    );
+    assert_eq!(
+        reserve(store, &by_count).await,
+        BudgetGrant::CountExceeded(settled.clone()),
+        "a refusal carries the window's usage"
+    );
+
+    // The cost cap, in an independent window of the same scope.
+    assert_eq!(
+        ok("budget_usage", store.budget_usage(&scope, w2).await),
+        BudgetUsage::default(),
+        "a new window starts empty"
+    );
+    let by_cost = BudgetRequest {
+        scope: scope.clone(),
+        window_start: w2,
+        max_count: 100,
+        max_cost_usd: 1.0,
+    };
+    let BudgetGrant::Granted(c1) = reserve(store, &by_cost).await else {
+        panic!("first reservation in a new window must be granted");
+    };
+    ok(
+        "settle_budget",
+        store.settle_budget(&c1, tokens, 0.5, "model-x").await,
+    );
+    let BudgetGrant::Granted(c2) = reserve(store, &by_cost).await else {
+        panic!("0.5 spent of 1.0: must be granted");
+    };
+    ok(
+        "settle_budget",
+        store.settle_budget(&c2, tokens, 0.625, "model-y").await,
+    );
+    assert_eq!(
+        reserve(store, &by_cost).await,
+        BudgetGrant::CostExceeded(BudgetUsage {
+            count: 2,
+            cost_usd: 1.125,
+            tokens: TokenUsage {
+                input: 2000,
+                output: 500,
+            },
+        })
+    );
+    assert_eq!(
+        ok("budget_usage", store.budget_usage(&scope, w1).await),
+        settled,
+        "windows are independent"
+    );
+    assert_eq!(
+        ok(
+            "budget_usage",
+            store.budget_usage(&unique("none"), w1).await
+        ),
+        BudgetUsage::default()
+    );
+}
+
+/// Named counters: add (from 0) returns the new value; set.
+pub async fn check_counters(store: &dyn Store) {
+    let key = unique("counter");
+    assert_eq!(ok("counter_add", store.counter_add(&key, 1).await), 1);
+    assert_eq!(ok("counter_add", store.counter_add(&key, 2).await), 3);
+    assert_eq!(ok("counter_add", store.counter_add(&key, -5).await), -2);
+    ok("counter_set", store.counter_set(&key, 10).await);
+    assert_eq!(ok("counter_add", store.counter_add(&key, 1).await), 11);
+    ok("counter_set", store.counter_set(&key, 0).await);
+    assert_eq!(ok("counter_add", store.counter_add(&key, 0).await), 0);
+    let other = unique("counter-other");
+    ok("counter_set", store.counter_set(&other, 7).await);
+    assert_eq!(ok("counter_add", store.counter_add(&other, 0).await), 7);
+    assert_eq!(ok("counter_add", store.counter_add(&key, 0).await), 0);
+}
+
+/// Runs `f(i)` in [`CONCURRENT_TASKS`] spawned tasks released together.
+async fn concurrently<T, F, Fut>(f: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(CONCURRENT_TASKS));
+    let mut handles = Vec::with_capacity(CONCURRENT_TASKS);
+    for i in 0..CONCURRENT_TASKS {
+        let barrier = barrier.clone();
+        let fut = f(i);
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            fut.await
+        }));
+    }
+    let mut out = Vec::with_capacity(CONCURRENT_TASKS);
+    for h in handles {
+        out.push(h.await.expect("a concurrent task panicked"));
+    }
+    out
+}
+
+/// Concurrent claims of one signature: exactly one `New`, the others
+/// `Duplicate` with counts 2..=N each once, stored `dedup_count` == N.
+pub async fn check_concurrent_claims(store: Arc<dyn Store>) {
+    let flow = unique("concurrent-claim");
+    let sig = unique("sig");
+    let t0 = Utc::now();
+    let results = concurrently(|i| {
+        let store = store.clone();
+        let report = plain_report(&flow, &sig, t0 + chrono::Duration::milliseconds(i as i64));
+        async move { ok("claim", store.claim(&report, HOUR).await) }
+    })
+    .await;
+    let new = results.iter().filter(|c| **c == Claim::New).count();
+    assert_eq!(new, 1, "exactly one concurrent claim is New: {results:?}");
+    let mut counts: Vec<u64> = results
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Duplicate { dedup_count, .. } => Some(*dedup_count),
+            Claim::New => None,
+        })
+        .collect();
+    counts.sort_unstable();
+    let n = CONCURRENT_TASKS as u64;
+    assert_eq!(counts, (2..=n).collect::<Vec<_>>());
+    let stats = ok("signature_stats", store.signature_stats(&flow, &sig).await);
+    assert_eq!(stats.incidents, 1);
+    assert_eq!(stats.occurrences, n);
+    let incidents = ok(
+        "list_reports",
+        store
+            .list_reports(&ReportQuery {
+                flow: Some(flow.clone()),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].dedup_count, n);
+}
+
+/// Concurrent `try_consume` of one window: exactly `limit` granted.
+pub async fn check_concurrent_rate_limits(store: Arc<dyn Store>) {
+    let key = unique("concurrent-rate");
+    let window = Utc::now();
+    let granted = concurrently(|_| {
+        let store = store.clone();
+        let key = key.clone();
+        async move { ok("try_consume", store.try_consume(&key, window, 5).await) }
+    })
+    .await;
+    assert_eq!(granted.iter().filter(|g| **g).count(), 5);
+    assert!(!ok("try_consume", store.try_consume(&key, window, 5).await));
+}
+
+/// Concurrent reservations: exactly `max_count` granted, the rest refused
+/// with the full usage.
+pub async fn check_concurrent_budget(store: Arc<dyn Store>) {
+    let request = BudgetRequest {
+        scope: unique("concurrent-budget"),
+        window_start: Utc::now(),
+        max_count: 4,
+        max_cost_usd: 10.0,
+    };
+    let grants = concurrently(|_| {
+        let store = store.clone();
+        let request = request.clone();
+        async move { ok("reserve_budget", store.reserve_budget(&request).await) }
+    })
+    .await;
+    let granted = grants
+        .iter()
+        .filter(|g| matches!(g, BudgetGrant::Granted(_)))
+        .count();
+    assert_eq!(granted, 4, "{grants:?}");
+    let full = BudgetUsage {
+        count: 4,
+        ..Default::default()
+    };
+    assert_eq!(
+        grants
+            .iter()
+            .filter(|g| **g == BudgetGrant::CountExceeded(full.clone()))
+            .count(),
+        CONCURRENT_TASKS - 4
+    );
+    assert_eq!(
+        ok(
+            "budget_usage",
+            store
+                .budget_usage(&request.scope, request.window_start)
+                .await
+        ),
+        full
+    );
+}
+
+/// Concurrent `mark_digested` of the same entries: each entry is counted
+/// by exactly one caller.
+pub async fn check_concurrent_digest(store: Arc<dyn Store>) {
+    let flow = unique("concurrent-digest");
+    let t0 = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let e = digest_entry(&flow, t0 + secs(i));
+        ok("enqueue_digest", store.enqueue_digest(&e).await);
+        ids.push(e.id);
+    }
+    let ids = Arc::new(ids);
+    let marked = concurrently(|_| {
+        let store = store.clone();
+        let ids = ids.clone();
+        async move { ok("mark_digested", store.mark_digested(&ids, t0).await) }
+    })
+    .await;
+    assert_eq!(marked.iter().sum::<u64>(), 8, "{marked:?}");
+    assert!(pending_of(store.as_ref(), &flow, None).await.is_empty());
+}
