@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config_check;
+
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
 #[command(name = "flow-doctor", version, about)]
@@ -26,10 +28,7 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate a configuration file and print it with secrets redacted.
-    Check {
-        /// The file (default: flow-doctor.yaml/.yml/.toml in the current directory).
-        path: Option<std::path::PathBuf>,
-    },
+    Check(config_check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,17 +45,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config {
-            command: ConfigCommand::Check { path },
-        } => {
-            let path = match path {
-                Some(p) => p,
-                None => flow_doctor::Config::discover(".").ok_or_else(|| {
-                    anyhow::anyhow!("no flow-doctor.yaml, .yml or .toml in the current directory")
-                })?,
-            };
-            let cfg = flow_doctor::Config::from_path(&path)?;
-            println!("{}", serde_json::to_string_pretty(&cfg)?);
-            Ok(ExitCode::SUCCESS)
-        }
+            command: ConfigCommand::Check(args),
+        } => config_check::run(args),
     }
 }

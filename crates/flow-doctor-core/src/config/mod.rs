@@ -1,25 +1,77 @@
 //! Configuration: the schema, loading from `flow-doctor.yaml` /
-//! `flow-doctor.toml`, `${VAR}` interpolation, credential fallbacks and
-//! validation.
+//! `flow-doctor.toml`, `${VAR}` interpolation, `.env` files, credential
+//! fallbacks and validation.
 //!
-//! Loading fails loudly: an unknown key, a wrong type, an invalid value or an
-//! unresolved `${VAR}` is a [`ConfigError`] naming the file, the line when
-//! known, the key path and the fix.
+//! Loading fails loudly: an unknown key, a wrong type, an invalid value, a
+//! missing credential or an unresolved `${VAR}` is a [`ConfigError`] naming
+//! the file, the line when known, the key path and the fix, and every
+//! problem is reported at once.
+//!
+//! - Which file is read, and what happens without one: [`Loader`]
+//!   (`Config::load(None)` is `Loader::new().load(None)`).
+//! - `${VAR}`, `${VAR:-default}`, `$$`: interpolated into parsed string
+//!   values, so substituted text can never break YAML or TOML quoting. An
+//!   unquoted `${PORT}` where a number is expected is read as a number.
+//!   Keys and comments are not interpolated. In a YAML flow list
+//!   (`[a, b]`) quote the reference: `["${A}"]`.
+//! - Credentials missing from the file fall back to the environment: see
+//!   [`Config::apply_env_fallbacks`].
+//! - Checks after parsing: [`Config::validate`].
+//! - `flow-doctor config check [PATH]` prints the resolved configuration
+//!   with secrets redacted.
+//!
+//! ```yaml
+//! flow_name: nightly-etl
+//! repo: acme/pipelines
+//! notify:
+//!   - type: slack
+//!     webhook_url: ${SLACK_WEBHOOK_URL}
+//!   - type: github
+//!     labels: [flow-doctor, etl]
+//! diagnosis:
+//!   provider: anthropic
+//!   model: ${LLM_MODEL:-claude-sonnet-4-5}
+//! ```
 
+mod channel;
+mod credentials;
+mod de;
+mod env;
+mod interpolate;
+mod load;
+mod node;
+mod route;
 mod schema;
 mod types;
+mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use channel::CHANNEL_TYPES;
+pub use credentials::{
+    GITHUB_TOKEN_VARS, SLACK_WEBHOOK_VARS, SMTP_PASSWORD_VARS, TELEGRAM_TOKEN_VARS,
+    WEBHOOK_SECRET_VARS, llm_key_vars,
+};
+pub use env::{Env, parse_dotenv};
+pub use load::{CONFIG_PATH_VAR, ConfigSource, DEFAULT_FLOW_NAME, FLOW_NAME_VAR, Loader};
 pub use schema::*;
 pub use types::{HumanDuration, Secret};
+pub use validate::{DAY_NAMES, MAX_RING_SIZE};
 
 /// The file names searched, in order, by [`Config::discover`].
 pub const CONFIG_FILE_NAMES: [&str; 3] =
     ["flow-doctor.yaml", "flow-doctor.yml", "flow-doctor.toml"];
 
-/// A configuration file that cannot be used.
+/// A configuration that cannot be used.
+///
+/// One value describes one problem; when loading finds several, the first
+/// (by line) is this value and the others are in [`ConfigError::also`].
+/// `Display` prints one `file:line: key: message (fix: ...)` line per
+/// problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The file, when the configuration came from one.
@@ -32,6 +84,8 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it.
     pub fix: Option<String>,
+    /// Further problems found in the same pass, in line order.
+    pub also: Vec<ConfigError>,
 }
 
 impl ConfigError {
@@ -43,12 +97,54 @@ impl ConfigError {
             key: None,
             message: message.into(),
             fix: None,
+            also: Vec::new(),
         }
     }
 
-    /// Sets the file.
+    /// Every problem: this one, then [`ConfigError::also`].
+    pub fn problems(&self) -> impl Iterator<Item = &ConfigError> {
+        std::iter::once(self).chain(self.also.iter())
+    }
+
+    /// How many problems there are.
+    pub fn len(&self) -> usize {
+        self.problems().count()
+    }
+
+    /// Always false: an error holds at least one problem.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// This problem alone, on one line, without the others.
+    pub fn one_line(&self) -> String {
+        let mut out = String::new();
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => out.push_str(&format!("{}:{line}: ", file.display())),
+            (Some(file), None) => out.push_str(&format!("{}: ", file.display())),
+            (None, Some(line)) => out.push_str(&format!("line {line}: ")),
+            (None, None) => {}
+        }
+        if let Some(key) = &self.key {
+            out.push_str(key);
+            out.push_str(": ");
+        }
+        out.push_str(&self.message);
+        if let Some(fix) = &self.fix {
+            out.push_str(&format!(" (fix: {fix})"));
+        }
+        out
+    }
+
+    /// Sets the file, here and on the other problems that have none.
     pub fn in_file(mut self, file: impl Into<PathBuf>) -> Self {
-        self.file = Some(file.into());
+        let file = file.into();
+        for other in &mut self.also {
+            if other.file.is_none() {
+                other.file = Some(file.clone());
+            }
+        }
+        self.file = Some(file);
         self
     }
 
@@ -73,18 +169,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
-            (Some(file), None) => write!(f, "{}: ", file.display())?,
-            (None, Some(line)) => write!(f, "line {line}: ")?,
-            (None, None) => {}
-        }
-        if let Some(key) = &self.key {
-            write!(f, "`{key}`: ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(fix) = &self.fix {
-            write!(f, " (fix: {fix})")?;
+        for (i, problem) in self.problems().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(&problem.one_line())?;
         }
         Ok(())
     }
@@ -93,28 +182,24 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Loads a configuration file (`.yaml`, `.yml` or `.toml`).
+    /// Loads a configuration file (`.yaml`, `.yml` or `.toml`) with the
+    /// process environment, a `.env` next to it, fallbacks and validation.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(format!("cannot read the file: {e}"))
-                .in_file(path)
-                .with_fix("check the path passed with --config or FLOW_DOCTOR_CONFIG")
-        })?;
-        let format = Format::from_path(path)?;
-        Self::from_str_as(&text, format).map_err(|e| e.in_file(path))
+        Loader::new().load_file(path.as_ref())
     }
 
-    /// Parses configuration text in the given format.
+    /// Parses configuration text in the given format, with the process
+    /// environment for `${VAR}` and fallbacks, and validates it.
     pub fn from_str_as(text: &str, format: Format) -> Result<Self, ConfigError> {
-        match format {
-            Format::Yaml => {
-                serde_saphyr::from_str(text).map_err(|e| ConfigError::new(e.to_string()))
-            }
-            Format::Toml => {
-                toml::from_str(text).map_err(|e| ConfigError::new(e.message().to_string()))
-            }
-        }
+        Loader::new().load_str(text, format)
+    }
+
+    /// Loads the configuration: `explicit`, else `FLOW_DOCTOR_CONFIG`, else
+    /// `flow-doctor.yaml` / `.yml` / `.toml` in the current directory, else
+    /// the built-in defaults with the flow name from `FLOW_DOCTOR_FLOW` (or
+    /// `default`). See [`Loader`] to inject the environment.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        Loader::new().load(explicit)
     }
 
     /// Finds `flow-doctor.yaml`, `.yml` or `.toml` in `dir`.
@@ -123,6 +208,17 @@ impl Config {
             .iter()
             .map(|name| dir.as_ref().join(name))
             .find(|p| p.is_file())
+    }
+
+    /// The configuration as YAML, secrets redacted.
+    pub fn to_yaml(&self) -> Result<String, ConfigError> {
+        let mut yaml = serde_saphyr::to_string(self).map_err(|e| {
+            ConfigError::new(format!("cannot write the configuration as YAML: {e}"))
+        })?;
+        if !yaml.ends_with('\n') {
+            yaml.push('\n');
+        }
+        Ok(yaml)
     }
 }
 

@@ -222,9 +222,19 @@ pub struct RouteConfig {
     pub digest: Option<bool>,
 }
 
-/// One entry of `notify:`; `type` selects the channel.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+/// One entry of `notify:`; `type` selects the channel. Its keys are the
+/// channel's own plus the routing keys of [`RouteConfig`], in one mapping:
+///
+/// ```yaml
+/// notify:
+///   - type: slack
+///     webhook_url: ${SLACK_WEBHOOK_URL}
+///     notify_on: [critical, error]
+/// ```
+///
+/// (Serde impls in `channel.rs`: they stream the mapping instead of
+/// buffering it, so errors keep their line and unknown keys are rejected.)
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum ChannelConfig {
     /// Human-readable lines on stderr.
@@ -273,14 +283,16 @@ impl ChannelConfig {
 
 /// `type: console`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ConsoleConfig {
     /// Colour: `auto` (when stderr is a terminal), `always` or `never`.
     #[serde(default)]
     pub color: ColorChoice,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
@@ -299,14 +311,16 @@ pub enum ColorChoice {
 
 /// `type: jsonl`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JsonlConfig {
     /// File to append to (default `./flow_doctor.jsonl`).
     #[serde(default = "default_jsonl_path")]
     pub path: PathBuf,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
@@ -316,7 +330,8 @@ fn default_jsonl_path() -> PathBuf {
 
 /// `type: github`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct GithubChannelConfig {
     /// `owner/name`; defaults to the top-level `repo`.
@@ -341,14 +356,16 @@ pub struct GithubChannelConfig {
     /// Users to assign new issues to.
     #[serde(default)]
     pub assignees: Vec<String>,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
 /// `type: slack`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SlackConfig {
     /// Incoming-webhook URL; defaults to `FLOW_DOCTOR_SLACK_WEBHOOK_URL`,
@@ -358,14 +375,16 @@ pub struct SlackConfig {
     /// Request timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
 /// `type: email`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct EmailConfig {
     /// SMTP server host.
@@ -392,8 +411,9 @@ pub struct EmailConfig {
     /// Connection timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
@@ -412,7 +432,8 @@ pub enum SmtpSecurity {
 
 /// `type: telegram`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TelegramConfig {
     /// Bot token; defaults to `FLOW_DOCTOR_TELEGRAM_BOT_TOKEN`, `TELEGRAM_BOT_TOKEN`.
@@ -426,14 +447,16 @@ pub struct TelegramConfig {
     /// API base URL (default `https://api.telegram.org`).
     #[serde(default)]
     pub base_url: Option<String>,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 
 /// `type: webhook`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+// Own keys only; `channel.rs` adds `type` and the routing keys.
+#[serde(remote = "Self", deny_unknown_fields)]
 #[non_exhaustive]
 pub struct WebhookConfig {
     /// URL to POST to.
@@ -448,8 +471,9 @@ pub struct WebhookConfig {
     /// Request timeout.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
-    /// Routing.
-    #[serde(flatten)]
+    /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
+    /// `digest`, written next to the channel's own keys.
+    #[serde(skip)]
     pub route: RouteConfig,
 }
 

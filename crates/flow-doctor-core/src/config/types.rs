@@ -66,7 +66,10 @@ impl HumanDuration {
                     ));
                 }
             };
-            total += Duration::from_secs_f64(secs);
+            total = Duration::try_from_secs_f64(secs)
+                .ok()
+                .and_then(|d| total.checked_add(d))
+                .ok_or_else(|| format!("`{text}` is too long a duration"))?;
             rest = &after[unit_len..];
         }
         Ok(Self(total))
@@ -111,16 +114,30 @@ impl Serialize for HumanDuration {
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Secs(u64),
-            Text(String),
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as `30s`, `60m`, `1h30m` or `2d`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HumanDuration, E> {
+                Ok(HumanDuration::from_secs(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HumanDuration, E> {
+                u64::try_from(v)
+                    .map(HumanDuration::from_secs)
+                    .map_err(|_| E::custom(format!("`{v}` is negative; a duration is 0 or more")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<HumanDuration, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(HumanDuration)
+                    .map_err(|_| E::custom(format!("`{v}` is not a duration in seconds")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                HumanDuration::parse(v).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Secs(s) => Ok(Self::from_secs(s)),
-            Raw::Text(t) => Self::parse(&t).map_err(serde::de::Error::custom),
-        }
+        d.deserialize_any(V)
     }
 }
 

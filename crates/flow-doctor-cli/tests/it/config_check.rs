@@ -1,0 +1,162 @@
+//! `flow-doctor config check`: the real binary on real files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = include_str!("../../../../docs/flow-doctor.example.yaml");
+
+const SECRETS: [(&str, &str); 5] = [
+    (
+        "SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T000/B000/slack-secret-xyz",
+    ),
+    ("SMTP_PASSWORD", "smtp-secret-password"),
+    ("TELEGRAM_BOT_TOKEN", "123456:telegram-secret-token"),
+    ("ANTHROPIC_API_KEY", "sk-ant-secret-key-value"),
+    ("GITHUB_TOKEN", "ghp_githubsecrettokenvalue0123456789abcd"),
+];
+
+/// Runs the binary in `dir` with only `vars` (and PATH) in its environment.
+fn flow_doctor(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
+    cmd.current_dir(dir).env_clear().args(args);
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run flow-doctor")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_valid_file_prints_the_resolved_configuration_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow-doctor.yaml"), EXAMPLE).unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check"], &SECRETS);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stderr:\n{stderr}");
+    assert!(stderr.starts_with("ok: "), "{stderr}");
+    assert!(stdout.starts_with("# flow-doctor configuration resolved from"), "{stdout}");
+    assert!(stdout.contains("flow_name: nightly-etl"), "{stdout}");
+    assert!(stdout.contains("<redacted>"), "{stdout}");
+    // Interpolated defaults and fallbacks are resolved.
+    assert!(stdout.contains("claude-sonnet-4-5"), "{stdout}");
+    for (_, secret) in SECRETS {
+        assert!(!stdout.contains(secret), "`{secret}` leaked:\n{stdout}");
+        assert!(!stderr.contains(secret), "`{secret}` leaked:\n{stderr}");
+    }
+}
+
+#[test]
+fn json_output_parses_and_shows_fallbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("custom.toml");
+    std::fs::write(
+        &file,
+        "flow_name = 'etl'\nrepo = 'acme/app'\n[[notify]]\ntype = 'github'\n",
+    )
+    .unwrap();
+    let out = flow_doctor(
+        dir.path(),
+        &["config", "check", "--json", "custom.toml"],
+        &[("GH_TOKEN", "ghp_fallbacktoken")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["flow_name"], "etl");
+    assert_eq!(json["notify"][0]["type"], "github");
+    assert_eq!(json["notify"][0]["repo"], "acme/app");
+    assert_eq!(json["notify"][0]["token"], "<redacted>");
+    assert!(!text(&out.stdout).contains("fallbacktoken"));
+}
+
+#[test]
+fn every_problem_is_printed_as_file_line_key_message_fix_and_exit_is_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        "flow_name: etl\nnotfy: []\nnotify:\n  - type: slack\nremediation:\n  fix_pr_threshold: 2\n",
+    )
+    .unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check", "flow-doctor.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    // Shown as given on the command line.
+    let shown = "flow-doctor.yaml";
+    assert!(
+        lines[0].starts_with(&format!("{shown}:2: notfy: unknown key `notfy` (fix: did you mean `notify`?")),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{shown}:4: notify[0].webhook_url: ")),
+        "{stderr}"
+    );
+    assert!(lines[1].contains("SLACK_WEBHOOK_URL"), "{stderr}");
+    assert!(
+        lines[2].starts_with(&format!("{shown}:6: remediation.fix_pr_threshold: ")),
+        "{stderr}"
+    );
+    assert!(lines[..3].iter().all(|l| l.contains(" (fix: ")), "{stderr}");
+    assert_eq!(lines[3], "flow-doctor: configuration invalid: 3 problems");
+}
+
+#[test]
+fn an_unset_variable_fails_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flow-doctor.yml"), "flow_name: ${FLOW}\n").unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(":1: flow_name: environment variable `FLOW` is not set"), "{stderr}");
+    // A .env next to the file fixes it.
+    std::fs::write(dir.path().join(".env"), "FLOW=from-dotenv\n").unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("flow_name: from-dotenv"));
+}
+
+#[test]
+fn flow_doctor_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("prod.yaml");
+    std::fs::write(&file, "flow_name: prod-etl\n").unwrap();
+    let out = flow_doctor(
+        dir.path(),
+        &["config", "check"],
+        &[("FLOW_DOCTOR_CONFIG", file.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("flow_name: prod-etl"));
+}
+
+#[test]
+fn without_a_file_it_shows_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flow_doctor(
+        dir.path(),
+        &["config", "check"],
+        &[("FLOW_DOCTOR_FLOW", "cron-job")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).starts_with("note: no configuration file"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("built-in defaults"), "{stdout}");
+    assert!(stdout.contains("flow_name: cron-job"), "{stdout}");
+    assert!(stdout.contains("cooldown: 1h"), "{stdout}");
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check", "nope.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read the file"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `flow-doctor` binary, one module per verb.
+
+mod config_check;
