@@ -64,7 +64,10 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ),
         other => eprintln!(
             "ok: {} is valid",
-            other.path().map(|p| p.display().to_string()).unwrap_or_default()
+            other
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ),
     }
     Ok(ExitCode::SUCCESS)

@@ -41,7 +41,10 @@ fn a_valid_file_prints_the_resolved_configuration_without_secrets() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stderr:\n{stderr}");
     assert!(stderr.starts_with("ok: "), "{stderr}");
-    assert!(stdout.starts_with("# flow-doctor configuration resolved from"), "{stdout}");
+    assert!(
+        stdout.starts_with("# flow-doctor configuration resolved from"),
+        "{stdout}"
+    );
     assert!(stdout.contains("flow_name: nightly-etl"), "{stdout}");
     assert!(stdout.contains("<redacted>"), "{stdout}");
     // Interpolated defaults and fallbacks are resolved.
@@ -91,7 +94,9 @@ fn every_problem_is_printed_as_file_line_key_message_fix_and_exit_is_1() {
     // Shown as given on the command line.
     let shown = "flow-doctor.yaml";
     assert!(
-        lines[0].starts_with(&format!("{shown}:2: notfy: unknown key `notfy` (fix: did you mean `notify`?")),
+        lines[0].starts_with(&format!(
+            "{shown}:2: notfy: unknown key `notfy` (fix: did you mean `notify`?"
+        )),
         "{stderr}"
     );
     assert!(
@@ -114,7 +119,10 @@ fn an_unset_variable_fails_with_its_name() {
     let out = flow_doctor(dir.path(), &["config", "check"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains(":1: flow_name: environment variable `FLOW` is not set"), "{stderr}");
+    assert!(
+        stderr.contains(":1: flow_name: environment variable `FLOW` is not set"),
+        "{stderr}"
+    );
     // A .env next to the file fixes it.
     std::fs::write(dir.path().join(".env"), "FLOW=from-dotenv\n").unwrap();
     let out = flow_doctor(dir.path(), &["config", "check"], &[]);
@@ -158,5 +166,9 @@ fn a_missing_explicit_file_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = flow_doctor(dir.path(), &["config", "check", "nope.yaml"], &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot read the file"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read the file"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -172,10 +172,13 @@ pub(crate) fn keys_for_node(node: &Node) -> Option<&'static [&'static str]> {
     let Value::Map(entries) = &node.value else {
         return None;
     };
-    entries.iter().find(|e| e.key == "type").and_then(|e| match &e.value.value {
-        Value::Str { text, .. } => keys_for_kind(text),
-        _ => None,
-    })
+    entries
+        .iter()
+        .find(|e| e.key == "type")
+        .and_then(|e| match &e.value.value {
+            Value::Str { text, .. } => keys_for_kind(text),
+            _ => None,
+        })
 }
 
 impl<'de> Deserialize<'de> for ChannelConfig {
@@ -438,9 +441,7 @@ fn serialize_channel<T: Channel, S: Serializer>(
 
 /// Reads the `fields` list a derived `Deserialize` passes to
 /// `deserialize_struct`.
-fn probe_fields(
-    run: impl FnOnce(FieldsProbe) -> Result<(), ProbeDone>,
-) -> &'static [&'static str] {
+fn probe_fields(run: impl FnOnce(FieldsProbe) -> Result<(), ProbeDone>) -> &'static [&'static str] {
     match run(FieldsProbe) {
         Err(ProbeDone(fields)) => fields,
         Ok(()) => &[],

@@ -27,8 +27,7 @@ pub const SLACK_WEBHOOK_VARS: [&str; 2] = ["FLOW_DOCTOR_SLACK_WEBHOOK_URL", "SLA
 /// Variables for an SMTP password, in order.
 pub const SMTP_PASSWORD_VARS: [&str; 2] = ["FLOW_DOCTOR_SMTP_PASSWORD", "SMTP_PASSWORD"];
 /// Variables for a Telegram bot token, in order.
-pub const TELEGRAM_TOKEN_VARS: [&str; 2] =
-    ["FLOW_DOCTOR_TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN"];
+pub const TELEGRAM_TOKEN_VARS: [&str; 2] = ["FLOW_DOCTOR_TELEGRAM_BOT_TOKEN", "TELEGRAM_BOT_TOKEN"];
 /// Variables for a webhook signing secret.
 pub const WEBHOOK_SECRET_VARS: [&str; 1] = ["FLOW_DOCTOR_WEBHOOK_SECRET"];
 
@@ -47,10 +46,10 @@ pub(crate) fn missing(secret: &Option<Secret>) -> bool {
 }
 
 fn fill(slot: &mut Option<Secret>, env: &Env, vars: &[&str]) {
-    if missing(slot) {
-        if let Some((_, value)) = env.first_of(vars) {
-            *slot = Some(Secret::new(value));
-        }
+    if missing(slot)
+        && let Some((_, value)) = env.first_of(vars)
+    {
+        *slot = Some(Secret::new(value));
     }
 }
 

@@ -87,12 +87,11 @@ impl DeError {
             text,
             interpolated: true,
         } = &node.value
+            && !text.is_empty()
         {
-            if !text.is_empty() {
-                let hidden = "(a value from the environment)";
-                self.message = self.message.replace(&shown(text), hidden);
-                self.message = self.message.replace(text.as_str(), hidden);
-            }
+            let hidden = "(a value from the environment)";
+            self.message = self.message.replace(&shown(text), hidden);
+            self.message = self.message.replace(text.as_str(), hidden);
         }
         let path = match self.missing_field {
             Some(field) => child_key(path, field),
@@ -143,6 +142,9 @@ impl de::Error for DeError {
         let expected = describe_expected(exp);
         let err = Self::new(format!("expected {expected}, found {}", describe(&unexp)));
         match expected.as_str() {
+            _ if matches!(unexp, Unexpected::Unit | Unexpected::Option) => {
+                err.with_fix("give it a value, or remove the key to use the default")
+            }
             "a list" => err.with_fix("write a list: `[a, b]`, or one `- item` per line"),
             "a mapping" => err.with_fix("write it as a section with indented `key: value` lines"),
             "a string" => err.with_fix("quote the value"),
@@ -207,7 +209,10 @@ pub(crate) fn unknown_key_message<'a>(
 }
 
 /// The closest candidate to `word`, when it is close enough to be a typo.
-pub(crate) fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     let limit = (word.chars().count() / 3).max(1);
     candidates
@@ -239,6 +244,19 @@ fn shown(s: &str) -> String {
         let mut t: String = s.chars().take(60).collect();
         t.push('…');
         t
+    }
+}
+
+fn unexpected(v: &Value) -> Unexpected<'_> {
+    match v {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Int(n) => Unexpected::Signed(*n),
+        Value::UInt(n) => Unexpected::Unsigned(*n),
+        Value::Float(x) => Unexpected::Float(*x),
+        Value::Str { text, .. } => Unexpected::Str(text),
+        Value::Seq(_) => Unexpected::Seq,
+        Value::Map(_) => Unexpected::Map,
     }
 }
 
@@ -465,7 +483,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         r.map_err(|e: DeError| e.locate(&path, node))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -519,7 +541,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 }
                 visitor.visit_map(self.map(known))
             }
-            _ => return self.deserialize_any(visitor),
+            // Not `deserialize_any`: derived structs also accept a list,
+            // filling fields by position.
+            other => Err(de::Error::invalid_type(unexpected(other), &"a mapping")),
         };
         r.map_err(|e: DeError| e.locate(&path, node))
     }
@@ -604,7 +628,10 @@ struct MapAcc<'a> {
 impl<'de> MapAccess<'de> for MapAcc<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some(entry) = self.entries.get(self.pos) else {
             return Ok(None);
         };
@@ -678,6 +705,9 @@ impl<'de> VariantAccess<'de> for UnitVariant<'de> {
 
 impl UnitVariant<'_> {
     fn not_unit(&self) -> DeError {
-        DeError::new(format!("`{}` needs settings, not just a name", shown(self.0)))
+        DeError::new(format!(
+            "`{}` needs settings, not just a name",
+            shown(self.0)
+        ))
     }
 }

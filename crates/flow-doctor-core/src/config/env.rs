@@ -58,7 +58,9 @@ impl Env {
     {
         Self::empty().with_map(
             "map",
-            vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         )
     }
 
@@ -168,7 +170,7 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<String, String>, ConfigError>
             // The line is not echoed: it may hold a secret.
             return Err(ConfigError::new("this line is not KEY=VALUE")
                 .at_line(line_no)
-            .with_fix("write KEY=VALUE, or start the line with # to comment it out"));
+                .with_fix("write KEY=VALUE, or start the line with # to comment it out"));
         };
         let key = key.trim();
         if !is_var_name(key) {
@@ -176,8 +178,8 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<String, String>, ConfigError>
                 "`{}` is not a variable name",
                 truncate(key, 40)
             ))
-                .at_line(line_no)
-                .with_fix("use letters, digits and `_`, not starting with a digit"));
+            .at_line(line_no)
+            .with_fix("use letters, digits and `_`, not starting with a digit"));
         }
         let rest = rest.trim_start();
         let value = if let Some(body) = rest.strip_prefix('"') {
@@ -188,9 +190,11 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<String, String>, ConfigError>
                     break value;
                 }
                 if i >= lines.len() {
-                    return Err(ConfigError::new(format!("the value of `{key}` has no closing `\"`"))
-                        .at_line(line_no)
-                        .with_fix("close the quote"));
+                    return Err(ConfigError::new(format!(
+                        "the value of `{key}` has no closing `\"`"
+                    ))
+                    .at_line(line_no)
+                    .with_fix("close the quote"));
                 }
                 buf.push('\n');
                 buf.push_str(lines[i]);

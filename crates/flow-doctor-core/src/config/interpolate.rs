@@ -87,8 +87,7 @@ fn resolve(
     errors: &mut Vec<InterpolateError>,
     substituted: &mut bool,
 ) -> String {
-    let (name, default, empty_means_unset) = if let Some((name, default)) = body.split_once(":-")
-    {
+    let (name, default, empty_means_unset) = if let Some((name, default)) = body.split_once(":-") {
         (name, Some(default), true)
     } else if let Some((name, default)) = body.split_once('-') {
         (name, Some(default), false)

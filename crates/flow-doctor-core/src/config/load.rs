@@ -227,17 +227,8 @@ fn load_text(
 
 /// One error carrying every problem, sorted by line.
 fn combine(problems: Vec<ConfigError>, file: Option<&Path>) -> ConfigError {
-    let mut problems: Vec<ConfigError> = problems
-        .into_iter()
-        .flat_map(|mut e| {
-            let also = std::mem::take(&mut e.also);
-            std::iter::once(e).chain(also)
-        })
-        .collect();
-    problems.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
-    let mut iter = problems.into_iter();
-    let mut first = iter.next().unwrap_or_else(|| ConfigError::new("invalid configuration"));
-    first.also.extend(iter);
+    let first =
+        ConfigError::combine(problems).unwrap_or_else(|| ConfigError::new("invalid configuration"));
     match file {
         Some(file) => first.in_file(file),
         None => first,

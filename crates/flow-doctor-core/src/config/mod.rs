@@ -69,7 +69,8 @@ pub const CONFIG_FILE_NAMES: [&str; 3] =
 /// A configuration that cannot be used.
 ///
 /// One value describes one problem; when loading finds several, the first
-/// (by line) is this value and the others are in [`ConfigError::also`].
+/// (by line) is this value and the others follow it in
+/// [`ConfigError::problems`].
 /// `Display` prints one `file:line: key: message (fix: ...)` line per
 /// problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,9 +85,14 @@ pub struct ConfigError {
     pub message: String,
     /// How to fix it.
     pub fix: Option<String>,
-    /// Further problems found in the same pass, in line order.
-    pub also: Vec<ConfigError>,
+    /// Further problems found in the same pass, in line order (boxed to
+    /// keep `Result<_, ConfigError>` small).
+    also: Option<Box<MoreProblems>>,
 }
+
+/// The problems after the first (a thin box keeps `ConfigError` small).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MoreProblems(Vec<ConfigError>);
 
 impl ConfigError {
     /// An error with a message and nothing else.
@@ -97,13 +103,33 @@ impl ConfigError {
             key: None,
             message: message.into(),
             fix: None,
-            also: Vec::new(),
+            also: None,
         }
     }
 
-    /// Every problem: this one, then [`ConfigError::also`].
+    /// Every problem: this one, then the others found in the same pass.
     pub fn problems(&self) -> impl Iterator<Item = &ConfigError> {
-        std::iter::once(self).chain(self.also.iter())
+        std::iter::once(self).chain(self.also.iter().flat_map(|more| more.0.iter()))
+    }
+
+    /// One error holding `problems` (sorted by line, nested ones
+    /// flattened); `None` when there are none.
+    pub fn combine(problems: impl IntoIterator<Item = ConfigError>) -> Option<ConfigError> {
+        let mut all: Vec<ConfigError> = problems
+            .into_iter()
+            .flat_map(|mut e| {
+                let more = e.also.take().map(|m| m.0).unwrap_or_default();
+                std::iter::once(e).chain(more)
+            })
+            .collect();
+        all.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
+        let mut iter = all.into_iter();
+        let mut first = iter.next()?;
+        let rest: Vec<ConfigError> = iter.collect();
+        if !rest.is_empty() {
+            first.also = Some(Box::new(MoreProblems(rest)));
+        }
+        Some(first)
     }
 
     /// How many problems there are.
@@ -139,7 +165,7 @@ impl ConfigError {
     /// Sets the file, here and on the other problems that have none.
     pub fn in_file(mut self, file: impl Into<PathBuf>) -> Self {
         let file = file.into();
-        for other in &mut self.also {
+        for other in self.also.iter_mut().flat_map(|more| more.0.iter_mut()) {
             if other.file.is_none() {
                 other.file = Some(file.clone());
             }

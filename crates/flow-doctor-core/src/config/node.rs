@@ -77,10 +77,10 @@ fn parse_yaml(text: &str) -> Result<Node, ConfigError> {
         let mut err = ConfigError::new(format!("invalid YAML: {message}")).with_fix(
             "check indentation and quoting; quote values that contain `: `, ` #`, `[` or `{`",
         );
-        if let Some(loc) = e.location() {
-            if loc.line() > 0 {
-                err = err.at_line(loc.line() as usize);
-            }
+        if let Some(loc) = e.location()
+            && loc.line() > 0
+        {
+            err = err.at_line(loc.line() as usize);
         }
         err
     })?;
@@ -163,7 +163,9 @@ fn parse_toml(text: &str) -> Result<Node, ConfigError> {
     let lines = LineIndex::new(text);
     let root = toml::de::DeTable::parse(text).map_err(|e| {
         let mut err = ConfigError::new(format!("invalid TOML: {}", e.message().trim_end()))
-            .with_fix("check the TOML syntax: strings are quoted, tables are [name], lists are [a, b]");
+            .with_fix(
+                "check the TOML syntax: strings are quoted, tables are [name], lists are [a, b]",
+            );
         if let Some(span) = e.span() {
             err = err.at_line(lines.line_of(span.start));
         }

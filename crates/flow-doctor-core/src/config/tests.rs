@@ -68,7 +68,10 @@ fn empty_sections_mean_defaults() {
 fn empty_file_misses_flow_name() {
     let err = yaml_err("# nothing here\n");
     assert_eq!(err.key.as_deref(), Some("flow_name"));
-    assert!(err.message.contains("missing required key `flow_name`"), "{err}");
+    assert!(
+        err.message.contains("missing required key `flow_name`"),
+        "{err}"
+    );
     assert_eq!(err.line, Some(1));
 }
 
@@ -129,8 +132,12 @@ fn key_of_another_channel_type_is_rejected_with_this_types_keys() {
 
 #[test]
 fn every_unknown_key_is_reported_at_once_in_line_order() {
-    let err = yaml_err("flow_name: etl\nfoo: 1\ncapture:\n  bar: 2\nauto_fix:\n  scope:\n    baz: [x]\n");
-    let keys: Vec<_> = err.problems().map(|p| p.key.clone().unwrap_or_default()).collect();
+    let err =
+        yaml_err("flow_name: etl\nfoo: 1\ncapture:\n  bar: 2\nauto_fix:\n  scope:\n    baz: [x]\n");
+    let keys: Vec<_> = err
+        .problems()
+        .map(|p| p.key.clone().unwrap_or_default())
+        .collect();
     assert_eq!(keys, ["foo", "capture.bar", "auto_fix.scope.baz"]);
     let lines: Vec<_> = err.problems().map(|p| p.line.unwrap_or(0)).collect();
     assert_eq!(lines, [2, 4, 7]);
@@ -145,7 +152,8 @@ fn unknown_key_inside_a_channel_is_rejected_by_other_deserializers_too() {
     let err = serde_json::from_str::<ChannelConfig>(json).unwrap_err();
     assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
     // `type` after other keys takes the buffered path and still works.
-    let json = r#"{"notify_on": ["critical"], "webhook_url": "https://x.example", "type": "slack"}"#;
+    let json =
+        r#"{"notify_on": ["critical"], "webhook_url": "https://x.example", "type": "slack"}"#;
     let ch = serde_json::from_str::<ChannelConfig>(json).unwrap();
     assert_eq!(ch.kind(), "slack");
     assert_eq!(ch.route().notify_on, Some(vec![Severity::Critical]));
@@ -196,7 +204,10 @@ fn unknown_channel_type_lists_the_valid_ones() {
 #[test]
 fn channel_without_type_is_an_error() {
     let err = yaml_err("flow_name: etl\nnotify:\n  - webhook_url: x\n");
-    assert!(err.problems().any(|p| p.message.contains("needs `type`")), "{err}");
+    assert!(
+        err.problems().any(|p| p.message.contains("needs `type`")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -207,7 +218,8 @@ fn unknown_severity_and_category_are_errors_with_suggestions() {
     let p = problem(&err, "notify[0].notify_on[0]");
     assert_eq!(p.line, Some(4));
     assert!(fix(p).contains("did you mean `error`?"), "{p}");
-    let err = yaml_err("flow_name: etl\nnotify:\n  - type: console\n    notify_on_category: [bug]\n");
+    let err =
+        yaml_err("flow_name: etl\nnotify:\n  - type: console\n    notify_on_category: [bug]\n");
     let p = problem(&err, "notify[0].notify_on_category[0]");
     assert!(fix(p).contains("TRANSIENT"), "{p}");
 }
@@ -219,7 +231,10 @@ fn enum_values_match_case_insensitively() {
     )
     .unwrap();
     let route = cfg.notify[0].route();
-    assert_eq!(route.notify_on, Some(vec![Severity::Error, Severity::Critical]));
+    assert_eq!(
+        route.notify_on,
+        Some(vec![Severity::Error, Severity::Critical])
+    );
     assert_eq!(route.notify_on_category, Some(vec![Category::Code]));
 }
 
@@ -245,14 +260,20 @@ fn unresolved_variable_names_file_line_variable_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flow-doctor.yaml");
     std::fs::write(&path, "flow_name: etl\nrepo: ${REPO_SLUG}\n").unwrap();
-    let err = Loader::new().env(Env::empty()).load_file(&path).unwrap_err();
+    let err = Loader::new()
+        .env(Env::empty())
+        .load_file(&path)
+        .unwrap_err();
     assert_eq!(err.file.as_deref(), Some(path.as_path()));
     assert_eq!(err.line, Some(2));
     assert_eq!(err.key.as_deref(), Some("repo"));
     assert!(err.message.contains("`REPO_SLUG` is not set"), "{err}");
     assert!(fix(&err).contains("export REPO_SLUG"), "{err}");
     assert!(fix(&err).contains("${REPO_SLUG:-default}"), "{err}");
-    assert!(err.to_string().starts_with(&format!("{}:2: repo: ", path.display())));
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:2: repo: ", path.display()))
+    );
 }
 
 #[test]
@@ -279,14 +300,17 @@ fn defaults_apply_when_unset_or_empty() {
     );
     // Defaults may nest.
     assert_eq!(
-        interpolate("${A:-${B:-z}}", &env(&[("B", "y")])).unwrap().text,
+        interpolate("${A:-${B:-z}}", &env(&[("B", "y")]))
+            .unwrap()
+            .text,
         "y"
     );
 }
 
 #[test]
 fn double_dollar_is_a_literal_dollar() {
-    let cfg = yaml("flow_name: etl\nauto_fix:\n  test_command: echo $${HOME} $$5 and $PATH\n").unwrap();
+    let cfg =
+        yaml("flow_name: etl\nauto_fix:\n  test_command: echo $${HOME} $$5 and $PATH\n").unwrap();
     assert_eq!(
         cfg.auto_fix.test_command.as_deref(),
         Some("echo ${HOME} $5 and $PATH")
@@ -297,7 +321,9 @@ fn double_dollar_is_a_literal_dollar() {
 fn interpolation_syntax_errors_are_reported() {
     assert_eq!(
         interpolate("${NOPE", &Env::empty()).unwrap_err(),
-        vec![InterpolateError::Syntax("`${` is not closed with `}`".into())]
+        vec![InterpolateError::Syntax(
+            "`${` is not closed with `}`".into()
+        )]
     );
     let err = yaml_err("flow_name: ${1BAD}\n");
     assert!(err.message.contains("not a variable reference"), "{err}");
@@ -311,12 +337,16 @@ fn interpolated_values_cannot_break_quoting() {
     let text = "flow_name: etl\nnotify:\n  - type: email\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: ${PREFIX}\n  - type: email\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: \"${PREFIX}\"\n";
     let cfg = yaml_with(text, &vars).unwrap();
     for ch in &cfg.notify {
-        let ChannelConfig::Email(e) = ch else { panic!() };
+        let ChannelConfig::Email(e) = ch else {
+            panic!()
+        };
         assert_eq!(e.subject_prefix.as_deref(), Some(tricky));
     }
     let toml_text = "flow_name = 'etl'\n[[notify]]\ntype = 'email'\nsmtp_host = 'mail'\nfrom = 'a@b.c'\nto = ['c@d.e']\nsubject_prefix = \"${PREFIX}\"\n";
     let cfg = toml_with(toml_text, &vars).unwrap();
-    let ChannelConfig::Email(e) = &cfg.notify[0] else { panic!() };
+    let ChannelConfig::Email(e) = &cfg.notify[0] else {
+        panic!()
+    };
     assert_eq!(e.subject_prefix.as_deref(), Some(tricky));
 }
 
@@ -328,7 +358,11 @@ fn interpolated_text_is_read_as_numbers_and_booleans() {
     assert!(cfg.capture.success_pings);
     assert_eq!(cfg.remediation.auto_remediate_threshold, 0.75);
     // TOML strings work the same way.
-    let cfg = toml_with("flow_name = 'etl'\n[capture]\nring_size = \"${RING}\"\n", &[("RING", "9")]).unwrap();
+    let cfg = toml_with(
+        "flow_name = 'etl'\n[capture]\nring_size = \"${RING}\"\n",
+        &[("RING", "9")],
+    )
+    .unwrap();
     assert_eq!(cfg.capture.ring_size, 9);
 }
 
@@ -352,7 +386,10 @@ fn an_empty_interpolated_optional_is_unset_and_falls_back() {
         &[("GH_TOKEN", "gh-fallback")],
     )
     .unwrap();
-    assert_eq!(cfg.github.token.as_ref().map(Secret::expose), Some("gh-fallback"));
+    assert_eq!(
+        cfg.github.token.as_ref().map(Secret::expose),
+        Some("gh-fallback")
+    );
 }
 
 #[test]
@@ -385,8 +422,14 @@ fn dotenv_next_to_the_file_fills_unset_variables_only() {
         .load(None)
         .unwrap();
     assert_eq!(cfg.flow_name, "from-dotenv");
-    assert_eq!(cfg.repo.as_deref(), Some("acme/from-env"), "environment wins");
-    let ChannelConfig::Slack(s) = &cfg.notify[0] else { panic!() };
+    assert_eq!(
+        cfg.repo.as_deref(),
+        Some("acme/from-env"),
+        "environment wins"
+    );
+    let ChannelConfig::Slack(s) = &cfg.notify[0] else {
+        panic!()
+    };
     assert_eq!(s.webhook_url.as_ref().map(Secret::expose), Some(SLACK_URL));
 }
 
@@ -431,13 +474,23 @@ fn missing_channel_credentials_name_the_key_and_the_variables() {
     );
     let p = problem(&err, "notify[0].webhook_url");
     assert_eq!(p.line, Some(3), "the channel's line");
-    assert!(fix(p).contains("FLOW_DOCTOR_SLACK_WEBHOOK_URL or SLACK_WEBHOOK_URL"), "{p}");
+    assert!(
+        fix(p).contains("FLOW_DOCTOR_SLACK_WEBHOOK_URL or SLACK_WEBHOOK_URL"),
+        "{p}"
+    );
     let p = problem(&err, "notify[1].bot_token");
     assert!(fix(p).contains("TELEGRAM_BOT_TOKEN"), "{p}");
     let p = problem(&err, "notify[2].password");
-    assert!(fix(p).contains("FLOW_DOCTOR_SMTP_PASSWORD, SMTP_PASSWORD") || fix(p).contains("FLOW_DOCTOR_SMTP_PASSWORD or SMTP_PASSWORD"), "{p}");
+    assert!(
+        fix(p).contains("FLOW_DOCTOR_SMTP_PASSWORD, SMTP_PASSWORD")
+            || fix(p).contains("FLOW_DOCTOR_SMTP_PASSWORD or SMTP_PASSWORD"),
+        "{p}"
+    );
     let p = problem(&err, "notify[3].token");
-    assert!(fix(p).contains("GITHUB_TOKEN") && fix(p).contains("GH_TOKEN"), "{p}");
+    assert!(
+        fix(p).contains("GITHUB_TOKEN") && fix(p).contains("GH_TOKEN"),
+        "{p}"
+    );
     let p = problem(&err, "notify[3].repo");
     assert!(fix(p).contains("owner/name"), "{p}");
 }
@@ -462,19 +515,33 @@ fn fallback_precedence_file_then_flow_doctor_then_common_names() {
     let cfg = yaml_with(text, &all).unwrap();
     assert_eq!(token(&cfg).as_deref(), Some("t-fd"));
     assert_eq!(cfg.github.token.as_ref().map(Secret::expose), Some("t-fd"));
-    assert_eq!(token(&yaml_with(text, &all[1..]).unwrap()).as_deref(), Some("t-gh"));
-    assert_eq!(token(&yaml_with(text, &all[2..]).unwrap()).as_deref(), Some("t-cli"));
+    assert_eq!(
+        token(&yaml_with(text, &all[1..]).unwrap()).as_deref(),
+        Some("t-gh")
+    );
+    assert_eq!(
+        token(&yaml_with(text, &all[2..]).unwrap()).as_deref(),
+        Some("t-cli")
+    );
     // Empty variables are ignored.
-    let cfg = yaml_with(text, &[("FLOW_DOCTOR_GITHUB_TOKEN", ""), ("GH_TOKEN", "t-cli")]).unwrap();
+    let cfg = yaml_with(
+        text,
+        &[("FLOW_DOCTOR_GITHUB_TOKEN", ""), ("GH_TOKEN", "t-cli")],
+    )
+    .unwrap();
     assert_eq!(token(&cfg).as_deref(), Some("t-cli"));
     // github.token beats the environment; the channel's own beats both.
     let text2 = "flow_name: etl\nrepo: acme/app\ngithub:\n  token: t-file\nnotify:\n  - type: github\n  - type: github\n    token: t-own\n    repo: acme/other\n";
     let cfg = yaml_with(text2, &all).unwrap();
     assert_eq!(token(&cfg).as_deref(), Some("t-file"));
-    let ChannelConfig::Github(g) = &cfg.notify[1] else { panic!() };
+    let ChannelConfig::Github(g) = &cfg.notify[1] else {
+        panic!()
+    };
     assert_eq!(g.token.as_ref().map(Secret::expose), Some("t-own"));
     assert_eq!(g.repo.as_deref(), Some("acme/other"));
-    let ChannelConfig::Github(g) = &cfg.notify[0] else { panic!() };
+    let ChannelConfig::Github(g) = &cfg.notify[0] else {
+        panic!()
+    };
     assert_eq!(g.repo.as_deref(), Some("acme/app"), "top-level repo");
 }
 
@@ -483,13 +550,25 @@ fn llm_key_falls_back_by_provider() {
     let text = |p: &str| format!("flow_name: etl\ndiagnosis:\n  provider: {p}\n  model: m\n");
     let key = |cfg: Config| cfg.diagnosis.api_key.map(|k| k.expose().to_owned());
     let vars = [("ANTHROPIC_API_KEY", "k-ant"), ("OPENAI_API_KEY", "k-oai")];
-    assert_eq!(key(yaml_with(&text("anthropic"), &vars).unwrap()).as_deref(), Some("k-ant"));
-    assert_eq!(key(yaml_with(&text("openai"), &vars).unwrap()).as_deref(), Some("k-oai"));
+    assert_eq!(
+        key(yaml_with(&text("anthropic"), &vars).unwrap()).as_deref(),
+        Some("k-ant")
+    );
+    assert_eq!(
+        key(yaml_with(&text("openai"), &vars).unwrap()).as_deref(),
+        Some("k-oai")
+    );
     let with_fd = [("FLOW_DOCTOR_LLM_API_KEY", "k-fd"), vars[0], vars[1]];
-    assert_eq!(key(yaml_with(&text("openai"), &with_fd).unwrap()).as_deref(), Some("k-fd"));
+    assert_eq!(
+        key(yaml_with(&text("openai"), &with_fd).unwrap()).as_deref(),
+        Some("k-fd")
+    );
     let err = yaml_with(&text("openai"), &[("ANTHROPIC_API_KEY", "k-ant")]).unwrap_err();
     let p = problem(&err, "diagnosis.api_key");
-    assert!(fix(p).contains("FLOW_DOCTOR_LLM_API_KEY or OPENAI_API_KEY"), "{p}");
+    assert!(
+        fix(p).contains("FLOW_DOCTOR_LLM_API_KEY or OPENAI_API_KEY"),
+        "{p}"
+    );
     // A local OpenAI-compatible endpoint needs no key.
     let local = "flow_name: etl\ndiagnosis:\n  provider: openai\n  model: llama3\n  base_url: http://localhost:11434/v1\n";
     assert!(yaml(local).unwrap().diagnosis.api_key.is_none());
@@ -503,7 +582,11 @@ fn provider_without_model_is_an_error_with_an_example() {
     )
     .unwrap_err();
     let p = problem(&err, "diagnosis.model");
-    assert_eq!(p.line, Some(2), "the closest key present: the `diagnosis:` section");
+    assert_eq!(
+        p.line,
+        Some(2),
+        "the closest key present: the `diagnosis:` section"
+    );
     assert!(fix(p).contains("claude"), "{p}");
 }
 
@@ -511,7 +594,9 @@ fn provider_without_model_is_an_error_with_an_example() {
 
 #[test]
 fn bad_regex_is_reported_with_its_line() {
-    let err = yaml_err("flow_name: etl\nscrub:\n  patterns:\n    - name: tok\n      regex: 'abc(['\n    - name: all\n      regex: '.*'\n");
+    let err = yaml_err(
+        "flow_name: etl\nscrub:\n  patterns:\n    - name: tok\n      regex: 'abc(['\n    - name: all\n      regex: '.*'\n",
+    );
     let p = problem(&err, "scrub.patterns[0].regex");
     assert_eq!(p.line, Some(5));
     assert!(p.message.contains("invalid regular expression"), "{p}");
@@ -537,9 +622,14 @@ fn bad_durations_are_reported() {
 
 #[test]
 fn thresholds_must_be_between_zero_and_one() {
-    let err = yaml_err("flow_name: etl\nremediation:\n  auto_remediate_threshold: 1.5\nauto_fix:\n  confidence_threshold: -0.1\n");
+    let err = yaml_err(
+        "flow_name: etl\nremediation:\n  auto_remediate_threshold: 1.5\nauto_fix:\n  confidence_threshold: -0.1\n",
+    );
     assert_eq!(err.len(), 2, "{err}");
-    assert_eq!(problem(&err, "remediation.auto_remediate_threshold").line, Some(3));
+    assert_eq!(
+        problem(&err, "remediation.auto_remediate_threshold").line,
+        Some(3)
+    );
     assert_eq!(problem(&err, "auto_fix.confidence_threshold").line, Some(5));
 }
 
@@ -614,10 +704,16 @@ notify:
         assert!(p.line.is_some(), "no line for {p}");
         assert!(p.fix.is_some(), "no fix for {p}");
     }
-    assert_eq!(problem(&err, "remediation.lockouts[0].start").line, Some(17));
+    assert_eq!(
+        problem(&err, "remediation.lockouts[0].start").line,
+        Some(17)
+    );
     assert_eq!(problem(&err, "notify[1].url").line, Some(30));
     let lines: Vec<_> = err.problems().map(|p| p.line.unwrap_or(0)).collect();
-    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "sorted by line: {lines:?}");
+    assert!(
+        lines.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by line: {lines:?}"
+    );
 }
 
 #[test]
@@ -638,7 +734,11 @@ fn toml_errors_have_lines_and_paths() {
     let p = problem(&err, "capture.queue_capacty");
     assert_eq!(p.line, Some(4));
     assert!(fix(p).contains("`queue_capacity`"), "{p}");
-    let err = toml_with("flow_name = 'etl'\n[[notify]]\ntype = 'slack'\nwebhook_url = 5.5\n", &[]).unwrap_err();
+    let err = toml_with(
+        "flow_name = 'etl'\n[[notify]]\ntype = 'slack'\nwebhook_url = 5.5\n",
+        &[],
+    )
+    .unwrap_err();
     assert_eq!(problem(&err, "notify[0].webhook_url").line, Some(4));
     let err = toml_with("flow_name = 'etl'\nrepo = '${NOPE}'\n", &[]).unwrap_err();
     assert_eq!((err.line, err.key.as_deref()), (Some(2), Some("repo")));
@@ -736,10 +836,21 @@ fn secrets_never_reach_debug_yaml_or_json() {
         assert!(out.contains("<redacted>"));
     }
     // Every credential was really set.
-    let ChannelConfig::Github(g) = &cfg.notify[2] else { panic!() };
-    assert!(g.token.as_ref().is_some_and(|t| t.expose().starts_with("ghp_")));
-    let ChannelConfig::Webhook(w) = &cfg.notify[6] else { panic!() };
-    assert_eq!(w.secret.as_ref().map(Secret::expose), Some("whsec-secret-signing-key"));
+    let ChannelConfig::Github(g) = &cfg.notify[2] else {
+        panic!()
+    };
+    assert!(
+        g.token
+            .as_ref()
+            .is_some_and(|t| t.expose().starts_with("ghp_"))
+    );
+    let ChannelConfig::Webhook(w) = &cfg.notify[6] else {
+        panic!()
+    };
+    assert_eq!(
+        w.secret.as_ref().map(Secret::expose),
+        Some("whsec-secret-signing-key")
+    );
 }
 
 #[test]
@@ -750,7 +861,10 @@ fn a_bad_secret_url_is_not_echoed() {
     )
     .unwrap_err();
     assert_eq!(err.key.as_deref(), Some("notify[0].webhook_url"));
-    assert!(!err.to_string().contains("hooks-slack-secret-path"), "{err}");
+    assert!(
+        !err.to_string().contains("hooks-slack-secret-path"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -770,7 +884,11 @@ fn routes_take_limits_by_channel_kind() {
         &[("GITHUB_TOKEN", "t")],
     )
     .unwrap();
-    let routes: Vec<_> = cfg.notify.iter().map(|c| c.to_route(&cfg.rate_limits)).collect();
+    let routes: Vec<_> = cfg
+        .notify
+        .iter()
+        .map(|c| c.to_route(&cfg.rate_limits))
+        .collect();
     assert_eq!(routes[0].daily_limit, None);
     assert_eq!(routes[1].daily_limit, Some(4));
     assert_eq!(routes[2].daily_limit, Some(9));
@@ -780,11 +898,20 @@ fn routes_take_limits_by_channel_kind() {
     );
     assert!(routes[0].digest && !routes[0].success);
     assert_eq!(routes[0].notify_on_category, None);
-    assert_eq!(routes[2].notify_on, [Severity::Warning].into_iter().collect());
-    assert_eq!(routes[2].notify_on_category, Some([Category::Data].into_iter().collect()));
+    assert_eq!(
+        routes[2].notify_on,
+        [Severity::Warning].into_iter().collect()
+    );
+    assert_eq!(
+        routes[2].notify_on_category,
+        Some([Category::Data].into_iter().collect())
+    );
     assert!(!routes[2].digest && routes[2].success);
     for r in &routes {
-        assert_eq!(r.exempt, [Severity::Error, Severity::Critical].into_iter().collect());
+        assert_eq!(
+            r.exempt,
+            [Severity::Error, Severity::Critical].into_iter().collect()
+        );
     }
     let jsonl = RouteConfig::default().to_route("jsonl", &cfg.rate_limits);
     assert_eq!(jsonl.daily_limit, None);
@@ -806,7 +933,8 @@ fn channels_serialize_flat_and_round_trip() {
     let back: ChannelConfig = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(serde_json::to_value(&back).unwrap(), json);
     // A channel struct alone also reads its routing keys.
-    let jsonl: JsonlConfig = serde_json::from_value(serde_json::json!({"notify_on": ["error"]})).unwrap();
+    let jsonl: JsonlConfig =
+        serde_json::from_value(serde_json::json!({"notify_on": ["error"]})).unwrap();
     assert_eq!(jsonl.route.notify_on, Some(vec![Severity::Error]));
 }
 
@@ -825,7 +953,11 @@ fn durations_deserialize_from_numbers_and_text() {
 fn load_picks_explicit_then_env_var_then_discovery_then_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flow-doctor.toml"), "flow_name = 'discovered'\n").unwrap();
+    std::fs::write(
+        dir.path().join("flow-doctor.toml"),
+        "flow_name = 'discovered'\n",
+    )
+    .unwrap();
     std::fs::write(other.path().join("custom.yaml"), "flow_name: from-var\n").unwrap();
     std::fs::write(other.path().join("explicit.yml"), "flow_name: explicit\n").unwrap();
     let var = other.path().join("custom.yaml");
@@ -833,25 +965,66 @@ fn load_picks_explicit_then_env_var_then_discovery_then_defaults() {
     let loader = |vars: &[(&str, &str)]| Loader::new().current_dir(dir.path()).env(env(vars));
 
     let explicit = other.path().join("explicit.yml");
-    assert_eq!(loader(&[("FLOW_DOCTOR_CONFIG", var)]).load(Some(&explicit)).unwrap().flow_name, "explicit");
-    assert_eq!(loader(&[("FLOW_DOCTOR_CONFIG", var)]).load(None).unwrap().flow_name, "from-var");
+    assert_eq!(
+        loader(&[("FLOW_DOCTOR_CONFIG", var)])
+            .load(Some(&explicit))
+            .unwrap()
+            .flow_name,
+        "explicit"
+    );
+    assert_eq!(
+        loader(&[("FLOW_DOCTOR_CONFIG", var)])
+            .load(None)
+            .unwrap()
+            .flow_name,
+        "from-var"
+    );
     assert_eq!(loader(&[]).load(None).unwrap().flow_name, "discovered");
-    assert!(matches!(loader(&[]).resolve(None).unwrap(), ConfigSource::Discovered(_)));
+    assert!(matches!(
+        loader(&[]).resolve(None).unwrap(),
+        ConfigSource::Discovered(_)
+    ));
 
     let empty = tempfile::tempdir().unwrap();
     let none = |vars: &[(&str, &str)]| Loader::new().current_dir(empty.path()).env(env(vars));
     assert_eq!(none(&[]).resolve(None).unwrap(), ConfigSource::Defaults);
     assert_eq!(none(&[]).load(None).unwrap().flow_name, DEFAULT_FLOW_NAME);
-    let cfg = none(&[("FLOW_DOCTOR_FLOW", "cron-job"), ("GH_TOKEN", "t")]).load(None).unwrap();
+    let cfg = none(&[("FLOW_DOCTOR_FLOW", "cron-job"), ("GH_TOKEN", "t")])
+        .load(None)
+        .unwrap();
     assert_eq!(cfg.flow_name, "cron-job");
     assert_eq!(cfg.github.token.as_ref().map(Secret::expose), Some("t"));
-    let err = none(&[("FLOW_DOCTOR_FLOW", "bad name")]).load(None).unwrap_err();
+    let err = none(&[("FLOW_DOCTOR_FLOW", "bad name")])
+        .load(None)
+        .unwrap_err();
     assert!(fix(&err).contains("FLOW_DOCTOR_FLOW"), "{err}");
 
-    let err = none(&[("FLOW_DOCTOR_CONFIG", "/nonexistent/flow-doctor.yaml")]).load(None).unwrap_err();
+    let err = none(&[("FLOW_DOCTOR_CONFIG", "/nonexistent/flow-doctor.yaml")])
+        .load(None)
+        .unwrap_err();
     assert!(err.message.contains("FLOW_DOCTOR_CONFIG"), "{err}");
     let err = none(&[]).load(Some(Path::new("missing.yaml"))).unwrap_err();
     assert!(err.message.contains("cannot read"), "{err}");
-    let err = none(&[]).load(Some(Path::new("flow-doctor.json"))).unwrap_err();
+    let err = none(&[])
+        .load(Some(Path::new("flow-doctor.json")))
+        .unwrap_err();
     assert!(fix(&err).contains("flow-doctor.toml"), "{err}");
+}
+
+#[test]
+fn a_list_is_not_a_section() {
+    let err = yaml_err("- a\n- b\n");
+    assert_eq!(err.len(), 1, "{err}");
+    assert!(
+        err.message.contains("expected a mapping, found a list"),
+        "{err}"
+    );
+    assert_eq!(err.line, Some(1));
+    let err = yaml_err("flow_name: etl\nnotify:\n  - [console]\n");
+    assert_eq!(problem(&err, "notify[0]").line, Some(3));
+    let err = yaml_err("flow_name:\n");
+    assert!(
+        fix(problem(&err, "flow_name")).contains("give it a value"),
+        "{err}"
+    );
 }

@@ -97,7 +97,10 @@ impl Config {
         if c.ring_size > MAX_RING_SIZE {
             p.push(
                 "capture.ring_size",
-                format!("{} lines is more than the {MAX_RING_SIZE} allowed", c.ring_size),
+                format!(
+                    "{} lines is more than the {MAX_RING_SIZE} allowed",
+                    c.ring_size
+                ),
                 "keep the last few hundred lines (default 100)",
             );
         }
@@ -168,11 +171,19 @@ impl Config {
 
     fn check_remediation(&self, p: &mut Problems) {
         let r = &self.remediation;
-        threshold(p, "remediation.auto_remediate_threshold", r.auto_remediate_threshold);
+        threshold(
+            p,
+            "remediation.auto_remediate_threshold",
+            r.auto_remediate_threshold,
+        );
         threshold(p, "remediation.fix_pr_threshold", r.fix_pr_threshold);
         for (i, flow) in r.deny_flows.iter().enumerate() {
             if let Err(why) = check_flow_name(flow) {
-                p.push(format!("remediation.deny_flows[{i}]"), why, "list flows by their `flow_name`");
+                p.push(
+                    format!("remediation.deny_flows[{i}]"),
+                    why,
+                    "list flows by their `flow_name`",
+                );
             }
         }
         for (i, repo) in r.deny_repos.iter().enumerate() {
@@ -192,7 +203,11 @@ impl Config {
         }
         for (i, file) in r.playbook_files.iter().enumerate() {
             if file.as_os_str().is_empty() {
-                p.push(format!("remediation.playbook_files[{i}]"), "empty path", "remove it");
+                p.push(
+                    format!("remediation.playbook_files[{i}]"),
+                    "empty path",
+                    "remove it",
+                );
             }
         }
         if let Some(url) = &r.aws.endpoint_url {
@@ -244,7 +259,11 @@ impl Config {
         }
         for (i, label) in a.pr_labels.iter().enumerate() {
             if label.trim().is_empty() {
-                p.push(format!("auto_fix.pr_labels[{i}]"), "empty label", "remove it");
+                p.push(
+                    format!("auto_fix.pr_labels[{i}]"),
+                    "empty label",
+                    "remove it",
+                );
             }
         }
     }
@@ -292,7 +311,11 @@ fn check_channel(p: &mut Problems, key: &str, channel: &ChannelConfig) {
         ChannelConfig::Console(_) => {}
         ChannelConfig::Jsonl(c) => {
             if c.path.as_os_str().is_empty() {
-                p.push(format!("{key}.path"), "the file path is empty", "set `path`, e.g. `flow_doctor.jsonl`");
+                p.push(
+                    format!("{key}.path"),
+                    "the file path is empty",
+                    "set `path`, e.g. `flow_doctor.jsonl`",
+                );
             }
         }
         ChannelConfig::Github(c) => check_github(p, key, c),
@@ -372,7 +395,11 @@ fn check_github(p: &mut Problems, key: &str, c: &GithubChannelConfig) {
     }
     for (i, user) in c.assignees.iter().enumerate() {
         if user.trim().is_empty() || user.contains(char::is_whitespace) {
-            p.push(format!("{key}.assignees[{i}]"), "not a GitHub user name", "write the login, e.g. `octocat`");
+            p.push(
+                format!("{key}.assignees[{i}]"),
+                "not a GitHub user name",
+                "write the login, e.g. `octocat`",
+            );
         }
     }
 }
@@ -387,7 +414,11 @@ fn check_email(p: &mut Problems, key: &str, c: &EmailConfig) {
         );
     }
     if c.smtp_port == Some(0) {
-        p.push(format!("{key}.smtp_port"), "port 0 is not a port", "leave it out or use 587, 465 or 25");
+        p.push(
+            format!("{key}.smtp_port"),
+            "port 0 is not a port",
+            "leave it out or use 587, 465 or 25",
+        );
     }
     if !looks_like_address(&c.from) {
         p.push(
@@ -397,7 +428,11 @@ fn check_email(p: &mut Problems, key: &str, c: &EmailConfig) {
         );
     }
     if c.to.is_empty() {
-        p.push(format!("{key}.to"), "no recipients", "list at least one address");
+        p.push(
+            format!("{key}.to"),
+            "no recipients",
+            "list at least one address",
+        );
     }
     for (i, to) in c.to.iter().enumerate() {
         if !looks_like_address(to) {
@@ -439,7 +474,9 @@ fn check_telegram(p: &mut Problems, key: &str, c: &TelegramConfig) {
     let ok = (!numeric.is_empty() && numeric.chars().all(|c| c.is_ascii_digit()))
         || (chat.len() > 1
             && chat.starts_with('@')
-            && chat[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            && chat[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'));
     if !ok {
         p.push(
             format!("{key}.chat_id"),
@@ -454,7 +491,11 @@ fn check_telegram(p: &mut Problems, key: &str, c: &TelegramConfig) {
 
 fn check_webhook(p: &mut Problems, key: &str, c: &WebhookConfig) {
     if c.url.is_empty() {
-        p.push(format!("{key}.url"), "the URL is empty", "set `url` to the endpoint to POST to");
+        p.push(
+            format!("{key}.url"),
+            "the URL is empty",
+            "set `url` to the endpoint to POST to",
+        );
     } else {
         check_secret_url(p, &format!("{key}.url"), &c.url);
     }
@@ -623,7 +664,11 @@ pub(crate) fn http_url_problem(s: &str) -> Option<&'static str> {
 
 fn check_url(p: &mut Problems, key: &str, url: &str) {
     if let Some(why) = http_url_problem(url) {
-        p.push(key, why, "write the full URL, e.g. `https://api.example.com`");
+        p.push(
+            key,
+            why,
+            "write the full URL, e.g. `https://api.example.com`",
+        );
     }
 }
 
@@ -667,13 +712,21 @@ fn threshold(p: &mut Problems, key: &str, value: f64) {
 
 fn non_negative(p: &mut Problems, key: &str, value: f64) {
     if !value.is_finite() || value < 0.0 {
-        p.push(key, format!("{value} is not 0 or more"), "use a non-negative number");
+        p.push(
+            key,
+            format!("{value} is not 0 or more"),
+            "use a non-negative number",
+        );
     }
 }
 
 fn positive(p: &mut Problems, key: &str, d: HumanDuration) {
     if d.get().is_zero() {
-        p.push(key, "the duration is 0", "use a duration above zero, e.g. `30s`");
+        p.push(
+            key,
+            "the duration is 0",
+            "use a duration above zero, e.g. `30s`",
+        );
     }
 }
 
@@ -698,7 +751,12 @@ fn first_line(s: &str) -> String {
     s.lines()
         .rev()
         .find(|l| l.trim_start().starts_with("error:"))
-        .map(|l| l.trim_start().trim_start_matches("error:").trim().to_owned())
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("error:")
+                .trim()
+                .to_owned()
+        })
         .unwrap_or_else(|| s.lines().next().unwrap_or_default().to_owned())
 }
 
