@@ -78,7 +78,7 @@ fn report_problems(err: &ConfigError) -> ExitCode {
     for problem in err.problems() {
         eprintln!("{}", problem.one_line());
     }
-    let n = err.len();
+    let n = err.problems().count();
     eprintln!(
         "flow-doctor: configuration invalid: {n} problem{}",
         if n == 1 { "" } else { "s" }

@@ -132,16 +132,6 @@ impl ConfigError {
         Some(first)
     }
 
-    /// How many problems there are.
-    pub fn len(&self) -> usize {
-        self.problems().count()
-    }
-
-    /// Always false: an error holds at least one problem.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// This problem alone, on one line, without the others.
     pub fn one_line(&self) -> String {
         let mut out = String::new();

@@ -625,7 +625,7 @@ fn thresholds_must_be_between_zero_and_one() {
     let err = yaml_err(
         "flow_name: etl\nremediation:\n  auto_remediate_threshold: 1.5\nauto_fix:\n  confidence_threshold: -0.1\n",
     );
-    assert_eq!(err.len(), 2, "{err}");
+    assert_eq!(err.problems().count(), 2, "{err}");
     assert_eq!(
         problem(&err, "remediation.auto_remediate_threshold").line,
         Some(3)
@@ -1014,7 +1014,7 @@ fn load_picks_explicit_then_env_var_then_discovery_then_defaults() {
 #[test]
 fn a_list_is_not_a_section() {
     let err = yaml_err("- a\n- b\n");
-    assert_eq!(err.len(), 1, "{err}");
+    assert_eq!(err.problems().count(), 1, "{err}");
     assert!(
         err.message.contains("expected a mapping, found a list"),
         "{err}"
