@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod config_check;
+mod fingerprint;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
@@ -18,6 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Parse failure text (FILE or stdin) and print its signature.
+    Fingerprint(fingerprint::FingerprintArgs),
     /// Validate configuration.
     Config {
         #[command(subcommand)]
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Fingerprint(args) => fingerprint::run(args),
         Command::Config {
             command: ConfigCommand::Check(args),
         } => config_check::run(args),

@@ -1,3 +1,4 @@
 //! Integration tests of the `flow-doctor` binary, one module per verb.
 
 mod config_check;
+mod fingerprint;

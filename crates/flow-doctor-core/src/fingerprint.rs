@@ -1,2 +1,0 @@
-//! Parsing failure text into error type, message and frames, and computing
-//! the grouping signature.
