@@ -33,7 +33,7 @@ const LIBRARY_PREFIXES: &[&str] = &[
 
 /// Whether a line is a .NET frame (and not a JVM frame).
 fn is_frame(line: &str) -> bool {
-    line.contains("at ") && FRAME.is_match(line) && !jvm::is_frame(line)
+    line.contains("at ") && line.contains('(') && FRAME.is_match(line) && !jvm::is_frame(line)
 }
 
 /// The last complete .NET exception in `lines`.

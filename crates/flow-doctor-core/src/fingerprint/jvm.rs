@@ -49,7 +49,7 @@ const LIBRARY_PREFIXES: &[&str] = &[
 
 /// Whether a line is a JVM frame (`\tat a.B.c(B.java:1)`).
 pub(super) fn is_frame(line: &str) -> bool {
-    line.contains("at ") && FRAME.is_match(line)
+    line.contains("at ") && line.contains('(') && FRAME.is_match(line)
 }
 
 /// The last complete JVM stack trace in `lines`.
@@ -84,6 +84,7 @@ fn find_header(lines: &[&str], first: usize, floor: usize) -> Option<usize> {
     (low..first).rev().find(|&k| {
         lines
             .get(k)
+            .filter(|l| !l.starts_with([' ', '\t']))
             .and_then(|l| HEADER.captures(l.trim_end()))
             .is_some_and(|c| {
                 let ty = c.name("type").map_or("", |m| m.as_str());

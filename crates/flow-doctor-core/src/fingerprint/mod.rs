@@ -101,17 +101,24 @@ pub fn parse(text: &str) -> ParsedFailure {
     let text = tail(text, MAX_INPUT_BYTES);
     let text = strip_ansi(text);
     let lines: Vec<&str> = text.lines().collect();
-    let parsers: [LanguageParser; 7] = [
-        python::parse,
-        rust::parse,
-        jvm::parse,
-        node::parse,
-        go::parse,
-        dotnet::parse,
-        ruby::parse,
+    // Each parser runs only when one of its markers occurs in the text.
+    let parsers: [(&[&str], LanguageParser); 7] = [
+        (
+            &["Traceback (most recent call last)", "File \""],
+            python::parse,
+        ),
+        (&["panicked at ", "Error:"], rust::parse),
+        (&["at "], jvm::parse),
+        (&["at "], node::parse),
+        (&["goroutine "], go::parse),
+        (&["at "], dotnet::parse),
+        (&[":in "], ruby::parse),
     ];
     let mut best: Option<Found> = None;
-    for parser in parsers {
+    for (markers, parser) in parsers {
+        if !markers.iter().any(|m| text.contains(m)) {
+            continue;
+        }
         if let Some(found) = parser(&lines) {
             let better = match &best {
                 None => true,

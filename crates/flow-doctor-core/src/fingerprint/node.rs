@@ -29,14 +29,14 @@ pub(super) fn parse(lines: &[&str]) -> Option<Found> {
     let mut floor = 0;
     let mut i = 0;
     while i < lines.len() {
-        if lines.get(i).is_some_and(|l| node_frame(l).is_some()) {
+        if lines.get(i).is_some_and(|l| at_line(l)) {
             if let Some(found) = find_header(lines, i, floor).and_then(|h| error(lines, h, i)) {
                 i = found.end.max(i + 1);
                 floor = i;
                 best = Some(found);
                 continue;
             }
-            while lines.get(i).is_some_and(|l| node_frame(l).is_some()) {
+            while lines.get(i).is_some_and(|l| at_line(l)) {
                 i += 1;
             }
             floor = i;
@@ -45,6 +45,11 @@ pub(super) fn parse(lines: &[&str]) -> Option<Found> {
         i += 1;
     }
     best
+}
+
+/// Whether a line starts like a frame (`    at …`); cheap.
+fn at_line(line: &str) -> bool {
+    line.starts_with([' ', '\t']) && line.trim_start().starts_with("at ")
 }
 
 /// The frame on one line, when it is a V8 frame.
@@ -79,6 +84,7 @@ fn find_header(lines: &[&str], first: usize, floor: usize) -> Option<usize> {
     (low..first).rev().find(|&k| {
         lines
             .get(k)
+            .filter(|l| !l.starts_with([' ', '\t']))
             .and_then(|l| HEADER.captures(l.trim_end()))
             .is_some_and(|c| {
                 let ty = c.name("type").map_or("", |m| m.as_str());
@@ -145,5 +151,6 @@ fn in_app(file: &str) -> bool {
         || file.starts_with("node:")
         || file.starts_with("internal/")
         || file.contains("node_modules")
-        || file.starts_with("<anonymous>"))
+        || file.starts_with("<anonymous>")
+        || file.ends_with("-wrapper"))
 }

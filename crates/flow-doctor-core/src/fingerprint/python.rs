@@ -6,16 +6,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Exc, Found, blank, frame, indented, num, re};
+use super::{Exc, Found, blank, frame, indented, re};
 
 const HEADER: &str = "Traceback (most recent call last):";
 const GROUP_HEADER: &str = "Exception Group Traceback (most recent call last):";
 const CONTEXT: &str = "During handling of the above exception, another exception occurred:";
 const CAUSE: &str = "The above exception was the direct cause of the following exception:";
 
-static FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$"#)
-});
 static EXCEPTION: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(?P<type>[A-Za-z_][\w.]*)(?::(?P<msg>.*))?$"));
 static GROUP_LINE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*\| ?(?P<rest>.*)$"));
@@ -95,11 +92,7 @@ fn parse_one(lines: &[&str], start: usize) -> Option<(Exc, usize)> {
         return parse_body(lines, start + 1, false, false);
     }
     // A bare `File "x.py", line 3` (no function) opens a SyntaxError report.
-    if line.contains("File \"")
-        && FRAME
-            .captures(line)
-            .is_some_and(|c| c.name("func").is_none())
-    {
+    if py_frame(line).is_some_and(|f| f.func.is_none()) {
         return parse_body(lines, start, false, true);
     }
     None
@@ -116,18 +109,13 @@ fn parse_body(lines: &[&str], from: usize, group: bool, syntax_only: bool) -> Op
         } else {
             raw
         };
-        if let Some(c) = line
-            .contains("File \"")
-            .then(|| FRAME.captures(line))
-            .flatten()
-        {
+        if let Some(f) = py_frame(line) {
             if syntax_only && !frames.is_empty() {
                 return None; // a bare SyntaxError block has exactly one frame
             }
-            let file = c.name("file").map_or("", |m| m.as_str());
             // A frame without a function is where a module failed to compile.
-            let func = c.name("func").map_or("<module>", |m| m.as_str());
-            frames.push(frame(file, func, num(c.name("line")), None, in_app(file)));
+            let func = f.func.unwrap_or("<module>");
+            frames.push(frame(f.file, func, f.line, None, in_app(f.file)));
             continue;
         }
         if blank(line) {
@@ -156,6 +144,35 @@ fn parse_body(lines: &[&str], from: usize, group: bool, syntax_only: bool) -> Op
         ));
     }
     None
+}
+
+/// The parts of a `  File "path", line N, in func` line.
+struct PyFrame<'a> {
+    file: &'a str,
+    line: Option<u32>,
+    func: Option<&'a str>,
+}
+
+/// Parses a frame line by hand (it is the hottest line format).
+fn py_frame(line: &str) -> Option<PyFrame<'_>> {
+    let rest = line.trim_start().strip_prefix("File \"")?;
+    let (file, rest) = rest.split_once("\", line ")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let (number, rest) = rest.split_at_checked(digits)?;
+    let rest = rest.trim_end();
+    let func = match rest.strip_prefix(", in ") {
+        Some(f) if !f.trim().is_empty() => Some(f.trim()),
+        _ if rest.is_empty() => None,
+        _ => return None,
+    };
+    Some(PyFrame {
+        file,
+        line: number.parse().ok(),
+        func,
+    })
 }
 
 /// Whether an exception type is an exception group.

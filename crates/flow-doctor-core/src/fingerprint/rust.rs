@@ -20,10 +20,6 @@ static PANIC_OLD_OPEN: LazyLock<Regex> =
     LazyLock::new(|| re(r"thread '[^']*'(?: \(\d+\))? panicked at '(?P<msg>.*)$"));
 static PANIC_OLD_CLOSE: LazyLock<Regex> =
     LazyLock::new(|| re(r"^.*', (?P<file>.+?):(?P<line>\d+):(?P<col>\d+)\s*$"));
-static BT_FRAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*(?P<idx>\d+):\s+(?:0x[0-9a-fA-F]+ - )?(?P<func>\S.*?)\s*$"));
-static BT_AT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s+at (?P<file>.+?):(?P<line>\d+)(?::\d+)?\s*$"));
 static HASH: LazyLock<Regex> = LazyLock::new(|| re(r"::h[0-9a-f]{16}$"));
 static CAUSE_NUMBERED: LazyLock<Regex> = LazyLock::new(|| re(r"^\s+\d+: (?P<msg>.*)$"));
 
@@ -232,15 +228,14 @@ fn backtrace(lines: &[&str], from: usize) -> (Vec<crate::model::Frame>, usize) {
     let mut frames: Vec<crate::model::Frame> = Vec::new();
     let mut j = from;
     while let Some(l) = lines.get(j) {
-        if let Some(c) = BT_AT.captures(l) {
+        if let Some((file, line)) = bt_location(l) {
             if let Some(last) = frames.last_mut().filter(|f| f.file.is_empty()) {
-                last.file = cap(&c, "file");
-                last.line = num(c.name("line"));
+                last.file = file.to_string();
+                last.line = line;
                 last.in_app = frame_in_app(&last.function, &last.file);
             }
-        } else if let Some(c) = BT_FRAME.captures(l) {
-            let func = cap(&c, "func");
-            let func = HASH.replace(&func, "").into_owned();
+        } else if let Some(func) = bt_symbol(l) {
+            let func = HASH.replace(func, "").into_owned();
             let in_app = frame_in_app(&func, "");
             frames.push(frame("", &func, None, module(&func), in_app));
         } else if l.starts_with("note: ") {
@@ -252,6 +247,40 @@ fn backtrace(lines: &[&str], from: usize) -> (Vec<crate::model::Frame>, usize) {
         j += 1;
     }
     (frames, j)
+}
+
+/// The symbol of a `  12: [0x55d5c3a0b1e4 - ]path::to::function` line.
+fn bt_symbol(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = t.get(digits..)?.strip_prefix(':')?;
+    if digits == 0 || !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = rest.trim();
+    let rest = match rest.split_once(" - ") {
+        Some((addr, sym)) if addr.starts_with("0x") => sym.trim(),
+        _ => rest,
+    };
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// The file and line of a `             at ./src/load.rs:42:9` line.
+fn bt_location(line: &str) -> Option<(&str, Option<u32>)> {
+    if !line.starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = line.trim().strip_prefix("at ")?;
+    let is_num = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (head, last) = rest.rsplit_once(':')?;
+    if !is_num(last) {
+        return None;
+    }
+    // `file:line:col` or `file:line`.
+    match head.rsplit_once(':') {
+        Some((file, line)) if is_num(line) => Some((file, line.parse().ok())),
+        _ => Some((head, last.parse().ok())),
+    }
 }
 
 fn cap(c: &regex::Captures<'_>, name: &str) -> String {
