@@ -1,3 +1,5 @@
 //! [`Diagnoser`](flow_doctor_core::Diagnoser) implementations: the offline
 //! knowledge base first, then an LLM (Anthropic Messages or any
 //! OpenAI-compatible chat-completions endpoint) under a daily budget.
+
+pub mod kb;
