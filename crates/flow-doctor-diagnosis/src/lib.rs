@@ -3,3 +3,4 @@
 //! OpenAI-compatible chat-completions endpoint) under a daily budget.
 
 pub mod kb;
+pub mod input;

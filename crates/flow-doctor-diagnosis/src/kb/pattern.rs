@@ -341,6 +341,9 @@ static TYPE_PREFIX: std::sync::LazyLock<Option<Regex>> = std::sync::LazyLock::ne
     .ok()
 });
 
+/// Type names that say nothing on their own.
+const GENERIC_TYPE_NAMES: [&str; 6] = ["Error", "Exception", "error", "panic", "Err", "Fatal"];
+
 /// Whether `seen` is the type `want`, exactly or as the last segment of a
 /// qualified name (`a.b.Want`, `a::Want`, `Outer$Want`, `pkg/Want`).
 fn type_matches(seen: &str, want: &str) -> bool {
@@ -348,12 +351,13 @@ fn type_matches(seen: &str, want: &str) -> bool {
         return true;
     }
     if want.contains(['.', ':']) {
-        // A qualified pattern type matches a qualified seen type only
-        // exactly, or a seen type that is its last segment.
-        return want
-            .rsplit(['.', ':'])
-            .next()
-            .is_some_and(|last| last == seen);
+        // A qualified pattern type also matches its bare last segment
+        // (`UnknownHostException` for `java.net.UnknownHostException`),
+        // unless that segment is too generic to mean anything alone
+        // (`Timeout::Error` must not match every `Error:` line).
+        return !seen.contains(['.', ':'])
+            && !GENERIC_TYPE_NAMES.contains(&seen)
+            && want.rsplit(['.', ':']).next().is_some_and(|last| last == seen);
     }
     seen.strip_suffix(want)
         .is_some_and(|rest| rest.ends_with(['.', ':', '$', '/']))

@@ -1,0 +1,3 @@
+//! Public-API tests of flow-doctor-diagnosis.
+
+mod corpus;
