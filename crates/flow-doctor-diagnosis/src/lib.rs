@@ -2,5 +2,8 @@
 //! knowledge base first, then an LLM (Anthropic Messages or any
 //! OpenAI-compatible chat-completions endpoint) under a daily budget.
 
-pub mod kb;
 pub mod input;
+pub mod kb;
+#[cfg(any(feature = "anthropic", feature = "openai"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "anthropic", feature = "openai"))))]
+pub mod llm;

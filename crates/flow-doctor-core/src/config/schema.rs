@@ -570,6 +570,11 @@ pub struct DiagnosisConfig {
     /// (default: the current directory).
     #[serde(default)]
     pub repo_path: Option<PathBuf>,
+    /// Ask OpenAI-compatible servers for a JSON object
+    /// (`response_format: {"type": "json_object"}`) when a JSON answer is
+    /// wanted (default: yes). Turn off for servers that reject the field.
+    #[serde(default = "yes")]
+    pub json_response_format: bool,
 }
 
 fn yes() -> bool {
@@ -616,6 +621,7 @@ impl Default for DiagnosisConfig {
             max_prompt_tokens: default_prompt_tokens(),
             source_context_lines: default_source_lines(),
             repo_path: None,
+            json_response_format: true,
         }
     }
 }

@@ -51,10 +51,9 @@ pub use pattern::{
 /// The built-in library's source text (YAML).
 pub const BUILTIN_PATTERNS_YAML: &str = include_str!("builtin.yaml");
 
-static BUILTIN: LazyLock<std::result::Result<Vec<CompiledPattern>, String>> =
-    LazyLock::new(|| {
-        parse_patterns(BUILTIN_PATTERNS_YAML, false, "built-in library").map_err(|e| e.to_string())
-    });
+static BUILTIN: LazyLock<std::result::Result<Vec<CompiledPattern>, String>> = LazyLock::new(|| {
+    parse_patterns(BUILTIN_PATTERNS_YAML, false, "built-in library").map_err(|e| e.to_string())
+});
 
 /// The built-in patterns, compiled once per process.
 pub fn builtin_patterns() -> Result<&'static [CompiledPattern]> {
@@ -161,15 +160,14 @@ impl KnowledgeBase {
             .lock()
             .map(|mut seen| seen.insert(hit.pattern.clone()))
             .unwrap_or(true);
-        if first {
-            if let Some(p) = self
+        if first
+            && let Some(p) = self
                 .user
                 .iter()
                 .chain(self.builtin.iter())
                 .find(|p| p.spec.name == hit.pattern)
-            {
-                store.upsert_pattern(&mirror_row(p, hit.origin, at)).await?;
-            }
+        {
+            store.upsert_pattern(&mirror_row(p, hit.origin, at)).await?;
         }
         store.record_pattern_hit(&hit.pattern, at).await
     }
@@ -189,9 +187,7 @@ impl Diagnoser for KnowledgeBase {
                     if let Err(e) = ctx.store.record_pattern_hit(&learned.name, now).await {
                         tracing::warn!(message = "Could not count a pattern hit.", pattern = %learned.name, error = %e.chain_string());
                     }
-                    return Ok(DiagnoseOutcome::Diagnosed(learned_diagnosis(
-                        &learned, now,
-                    )));
+                    return Ok(DiagnoseOutcome::Diagnosed(learned_diagnosis(&learned, now)));
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -231,10 +227,10 @@ type Hit<'p> = (&'p CompiledPattern, String, f64);
 fn best_match<'p>(set: &'p [CompiledPattern], subject: &pattern::Subject<'_>) -> Option<Hit<'p>> {
     let mut best: Option<Hit<'p>> = None;
     for p in set {
-        if let Some((root_cause, confidence)) = p.matches(subject) {
-            if best.as_ref().is_none_or(|(_, _, c)| confidence > *c) {
-                best = Some((p, root_cause, confidence));
-            }
+        if let Some((root_cause, confidence)) = p.matches(subject)
+            && best.as_ref().is_none_or(|(_, _, c)| confidence > *c)
+        {
+            best = Some((p, root_cause, confidence));
         }
     }
     best

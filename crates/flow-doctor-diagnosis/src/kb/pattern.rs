@@ -147,9 +147,9 @@ impl CompiledPattern {
             return Err(fail("`root_cause` is empty".into()));
         }
         let regex = match &spec.message_regex {
-            Some(re) => Some(
-                Regex::new(re).map_err(|e| fail(format!("invalid `message_regex`: {e}")))?,
-            ),
+            Some(re) => {
+                Some(Regex::new(re).map_err(|e| fail(format!("invalid `message_regex`: {e}")))?)
+            }
             None => None,
         };
         let error_types: Vec<String> = spec
@@ -214,12 +214,11 @@ impl CompiledPattern {
     /// the confidence (lowered by [`TRACEBACK_ONLY_PENALTY`] when the
     /// message regex matched only in the raw traceback).
     pub(crate) fn matches(&self, subject: &Subject<'_>) -> Option<(String, f64)> {
-        if !self.languages.is_empty() {
-            if let Some(lang) = subject.language {
-                if !self.languages.iter().any(|l| lang.eq_ignore_ascii_case(l)) {
-                    return None;
-                }
-            }
+        if let Some(lang) = subject.language
+            && !self.languages.is_empty()
+            && !self.languages.iter().any(|l| lang.eq_ignore_ascii_case(l))
+        {
+            return None;
         }
         if !self.exit_codes.is_empty() || !self.signals.is_empty() {
             let code_hit = subject
@@ -357,7 +356,10 @@ fn type_matches(seen: &str, want: &str) -> bool {
         // (`Timeout::Error` must not match every `Error:` line).
         return !seen.contains(['.', ':'])
             && !GENERIC_TYPE_NAMES.contains(&seen)
-            && want.rsplit(['.', ':']).next().is_some_and(|last| last == seen);
+            && want
+                .rsplit(['.', ':'])
+                .next()
+                .is_some_and(|last| last == seen);
     }
     seen.strip_suffix(want)
         .is_some_and(|rest| rest.ends_with(['.', ':', '$', '/']))
@@ -394,8 +396,8 @@ pub fn parse_patterns(text: &str, is_toml: bool, origin: &str) -> Result<Vec<Com
             .and_then(|n| n.as_str())
             .map(str::to_string)
             .unwrap_or_else(|| format!("#{}", i + 1));
-        let spec: PatternSpec = serde_json::from_value(entry)
-            .map_err(|e| bad(format!("pattern `{name}`: {e}")))?;
+        let spec: PatternSpec =
+            serde_json::from_value(entry).map_err(|e| bad(format!("pattern `{name}`: {e}")))?;
         if out.iter().any(|p| p.spec.name == spec.name) {
             return Err(bad(format!("pattern `{}`: duplicate name", spec.name)));
         }

@@ -12,7 +12,11 @@ fn report(error_type: Option<&str>, message: &str) -> Report {
 #[test]
 fn builtin_library_compiles_and_confidences_follow_specificity() {
     let patterns = builtin_patterns().expect("built-in library is valid");
-    assert!(patterns.len() >= 60, "only {} built-in patterns", patterns.len());
+    assert!(
+        patterns.len() >= 60,
+        "only {} built-in patterns",
+        patterns.len()
+    );
     for p in patterns {
         let band = p.specificity().band();
         assert!(
@@ -23,7 +27,11 @@ fn builtin_library_compiles_and_confidences_follow_specificity() {
             p.confidence,
             band
         );
-        assert!(!p.spec.remediation.is_empty(), "`{}` has no remediation", p.spec.name);
+        assert!(
+            !p.spec.remediation.is_empty(),
+            "`{}` has no remediation",
+            p.spec.name
+        );
     }
     for c in Category::ALL {
         assert!(
@@ -60,7 +68,10 @@ fn types_are_found_in_the_chain_and_ruby_suffix() {
         "Failed to obtain JDBC Connection",
     );
     r.source_chain = vec!["java.net.ConnectException: Connection refused".into()];
-    assert_eq!(kb.match_report(&r).unwrap().pattern, "connection-refused-typed");
+    assert_eq!(
+        kb.match_report(&r).unwrap().pattern,
+        "connection-refused-typed"
+    );
 
     let r = report(
         None,
@@ -105,7 +116,10 @@ fn env_var_keyerror_beats_generic_keyerror() {
 #[test]
 fn code_diagnoses_name_relative_in_app_files() {
     let kb = KnowledgeBase::new().unwrap();
-    let mut r = report(Some("AttributeError"), "'NoneType' object has no attribute 'id'");
+    let mut r = report(
+        Some("AttributeError"),
+        "'NoneType' object has no attribute 'id'",
+    );
     r.frames = vec![
         flow_doctor_core::Frame {
             file: "/usr/lib/python3.12/json/__init__.py".into(),
@@ -139,12 +153,18 @@ patterns:
     remediation: Call the vendor.
 "#;
     let user = parse_patterns(yaml, false, "ops.yaml").unwrap();
-    assert_eq!(user[0].confidence, 0.65, "default confidence by specificity");
+    assert_eq!(
+        user[0].confidence, 0.65,
+        "default confidence by specificity"
+    );
     let kb = KnowledgeBase::new().unwrap().with_patterns(user).unwrap();
     let r = report(None, "feed prices not delivered: connection refused");
     let hit = kb.match_report(&r).unwrap();
     assert_eq!(hit.origin, PatternOrigin::User);
-    assert_eq!(hit.diagnosis.root_cause, "Vendor feed prices was not delivered");
+    assert_eq!(
+        hit.diagnosis.root_cause,
+        "Vendor feed prices was not delivered"
+    );
 }
 
 #[test]
@@ -196,8 +216,12 @@ fn invalid_user_patterns_name_file_pattern_and_reason() {
         assert!(msg.contains(name), "{msg}");
         assert!(msg.contains(reason), "{msg}");
     }
-    let err = parse_patterns("- name: x\n  category: SOMETIMES\n  root_cause: other\n  error_type: Z\n", false, "f.yaml")
-        .unwrap_err();
+    let err = parse_patterns(
+        "- name: x\n  category: SOMETIMES\n  root_cause: other\n  error_type: Z\n",
+        false,
+        "f.yaml",
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("f.yaml"), "{err}");
 }
 
@@ -207,7 +231,10 @@ fn unreadable_pattern_file_is_a_config_error_naming_it() {
         .unwrap()
         .with_pattern_file("/nonexistent/flow-doctor-patterns.yaml")
         .unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/flow-doctor-patterns.yaml"));
+    assert!(
+        err.to_string()
+            .contains("/nonexistent/flow-doctor-patterns.yaml")
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The labelled corpus under `tests/corpus/`: offline accuracy and coverage
 //! of the knowledge base on realistic failures.
+#![allow(clippy::print_stdout)] // the figures are the point of this test
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,11 @@ fn knowledge_base_accuracy_and_coverage_on_the_corpus() {
     let mut per_language: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     for case in &cases {
-        let report = with_exit(report_from_text("corpus", &case.text), case.exit, case.signal);
+        let report = with_exit(
+            report_from_text("corpus", &case.text),
+            case.exit,
+            case.signal,
+        );
         let lang = case
             .path
             .parent()
