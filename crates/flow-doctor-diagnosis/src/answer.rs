@@ -76,9 +76,7 @@ pub fn parse_answer(text: &str) -> Result<Diagnosis, AnswerError> {
         None => return Err(fail("missing field `confidence`")),
     };
     if !(0.0..=1.0).contains(&confidence) {
-        return Err(fail(format!(
-            "`confidence` {confidence} is outside 0..1"
-        )));
+        return Err(fail(format!("`confidence` {confidence} is outside 0..1")));
     }
     let remediation = optional_string(&obj, "remediation")?.unwrap_or_default();
     let reasoning = optional_string(&obj, "reasoning")?.filter(|s| !s.trim().is_empty());
@@ -235,16 +233,46 @@ mod tests {
     fn unusable_answers_say_why() {
         let cases = [
             ("I think it's the database.", "no JSON object"),
-            (r#"{"category":"NETWORK","root_cause":"x","confidence":0.5}"#, "unknown category `NETWORK`"),
-            (r#"{"category":"DATA","root_cause":"x","confidence":85}"#, "outside 0..1"),
-            (r#"{"category":"DATA","root_cause":"x","confidence":"high"}"#, "`confidence` is not a number"),
-            (r#"{"category":"DATA","confidence":0.5}"#, "missing field `root_cause`"),
-            (r#"{"root_cause":"x","confidence":0.5}"#, "missing field `category`"),
-            (r#"{"category":"DATA","root_cause":"x"}"#, "missing field `confidence`"),
-            (r#"{"category":"DATA","root_cause":"  ","confidence":0.5}"#, "`root_cause` is empty"),
-            (r#"{"category":"DATA","root_cause":"x","confidence":0.5,"auto_fixable":"yes"}"#, "`auto_fixable` is not a boolean"),
-            (r#"{"category":"DATA","root_cause":"x","confidence":0.5,"affected_files":[1]}"#, "non-string entry"),
-            (r#"{"category":"DATA","root_cause":"x","confidence":-0.1}"#, "outside 0..1"),
+            (
+                r#"{"category":"NETWORK","root_cause":"x","confidence":0.5}"#,
+                "unknown category `NETWORK`",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x","confidence":85}"#,
+                "outside 0..1",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x","confidence":"high"}"#,
+                "`confidence` is not a number",
+            ),
+            (
+                r#"{"category":"DATA","confidence":0.5}"#,
+                "missing field `root_cause`",
+            ),
+            (
+                r#"{"root_cause":"x","confidence":0.5}"#,
+                "missing field `category`",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x"}"#,
+                "missing field `confidence`",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"  ","confidence":0.5}"#,
+                "`root_cause` is empty",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x","confidence":0.5,"auto_fixable":"yes"}"#,
+                "`auto_fixable` is not a boolean",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x","confidence":0.5,"affected_files":[1]}"#,
+                "non-string entry",
+            ),
+            (
+                r#"{"category":"DATA","root_cause":"x","confidence":-0.1}"#,
+                "outside 0..1",
+            ),
         ];
         for (text, want) in cases {
             let err = parse_answer(text).unwrap_err();

@@ -4,8 +4,8 @@
 
 use chrono::Utc;
 use flow_doctor_core::{
-    Diagnosis, DiagnosisSource, Error, Feedback, Id, KnownPattern, PatternOrigin, ReportId,
-    Result, Store, Verdict,
+    Diagnosis, DiagnosisSource, Error, Feedback, Id, KnownPattern, PatternOrigin, ReportId, Result,
+    Store, Verdict,
 };
 
 /// Confidence of a pattern learned from a person's verdict.

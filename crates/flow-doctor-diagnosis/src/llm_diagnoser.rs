@@ -146,7 +146,12 @@ impl Diagnoser for LlmDiagnoser {
                 }
                 Ok(outcome)
             }
-            Err(err) => Err(count_failure(ctx.store.as_ref(), &key, self.cfg.alert_after_failures, err).await),
+            Err(err) => {
+                Err(
+                    count_failure(ctx.store.as_ref(), &key, self.cfg.alert_after_failures, err)
+                        .await,
+                )
+            }
         }
     }
 }

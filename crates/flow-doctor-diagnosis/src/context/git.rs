@@ -43,7 +43,11 @@ pub fn collect(
     if let Some(h) = &head
         && h.is_branch()
     {
-        out.branch = h.shorthand().map(|s| scrubber.scrub(s).into_owned());
+        out.branch = Some(
+            scrubber
+                .scrub(&String::from_utf8_lossy(h.shorthand_bytes()))
+                .into_owned(),
+        );
     }
     let head_commit = head.and_then(|h| h.peel_to_commit().ok());
     let Some(head_commit) = head_commit else {
@@ -128,7 +132,7 @@ fn commit_info(c: &git2::Commit<'_>, files: Vec<String>, scrubber: &Scrubber) ->
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
         summary: scrubber
-            .scrub(c.summary().unwrap_or("").trim())
+            .scrub(c.summary().ok().flatten().unwrap_or("").trim())
             .into_owned(),
         files,
     }

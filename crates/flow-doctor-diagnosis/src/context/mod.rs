@@ -140,7 +140,30 @@ pub fn build_prompt(report: &Report, extra: &PromptContext, max_prompt_tokens: u
         commits: total_commits,
         excerpts: total_excerpts,
     };
-    let mut user = render(report, extra, &keep, &[]);
+    let notes = |keep: &Keep| {
+        let mut out = Vec::new();
+        if keep.logs_from > 0 {
+            out.push(format!(
+                "{} of {total_logs} log lines (oldest)",
+                keep.logs_from
+            ));
+        }
+        if keep.commits < total_commits {
+            out.push(format!(
+                "{} of {total_commits} commits (oldest)",
+                total_commits - keep.commits
+            ));
+        }
+        if keep.excerpts < total_excerpts {
+            out.push(format!(
+                "{} of {total_excerpts} source excerpts (outermost frames)",
+                total_excerpts - keep.excerpts
+            ));
+        }
+        out
+    };
+    let mut trimmed = notes(&keep);
+    let mut user = render(report, extra, &keep, &trimmed);
     while estimate_tokens(&user) > budget {
         if keep.logs_from < total_logs {
             // Drop the older half of what is left, then line by line.
@@ -153,28 +176,7 @@ pub fn build_prompt(report: &Report, extra: &PromptContext, max_prompt_tokens: u
         } else {
             break;
         }
-        user = render(report, extra, &keep, &[]);
-    }
-    let mut trimmed = Vec::new();
-    if keep.logs_from > 0 {
-        trimmed.push(format!(
-            "{} of {total_logs} log lines (oldest)",
-            keep.logs_from
-        ));
-    }
-    if keep.commits < total_commits {
-        trimmed.push(format!(
-            "{} of {total_commits} commits (oldest)",
-            total_commits - keep.commits
-        ));
-    }
-    if keep.excerpts < total_excerpts {
-        trimmed.push(format!(
-            "{} of {total_excerpts} source excerpts (outermost frames)",
-            total_excerpts - keep.excerpts
-        ));
-    }
-    if !trimmed.is_empty() {
+        trimmed = notes(&keep);
         user = render(report, extra, &keep, &trimmed);
     }
     if estimate_tokens(&user) > budget {
@@ -210,11 +212,7 @@ fn render(report: &Report, extra: &PromptContext, keep: &Keep, trimmed: &[String
     if let Some(stage) = &report.stage {
         let _ = writeln!(out, "stage: {stage}");
     }
-    let _ = writeln!(
-        out,
-        "kind: {}, severity: {}",
-        report.kind, report.severity
-    );
+    let _ = writeln!(out, "kind: {}, severity: {}", report.kind, report.severity);
     if let Some(lang) = &report.language {
         let _ = writeln!(out, "language: {lang}");
     }
@@ -292,7 +290,11 @@ fn render(report: &Report, extra: &PromptContext, keep: &Keep, trimmed: &[String
         }
     } else if let Some(tb) = &report.traceback {
         let _ = writeln!(out, "\n## Output (tail)");
-        let _ = writeln!(out, "```\n{}\n```", tail_chars(tb.trim_end(), MAX_TRACEBACK_CHARS));
+        let _ = writeln!(
+            out,
+            "```\n{}\n```",
+            tail_chars(tb.trim_end(), MAX_TRACEBACK_CHARS)
+        );
     }
 
     let excerpts = &extra.excerpts[..keep.excerpts.min(extra.excerpts.len())];
@@ -349,7 +351,10 @@ fn render(report: &Report, extra: &PromptContext, keep: &Keep, trimmed: &[String
         }
         let commits = &git.recent_commits[..keep.commits.min(git.recent_commits.len())];
         if !commits.is_empty() {
-            let _ = writeln!(out, "Recent commits touching the frames' files (newest first):");
+            let _ = writeln!(
+                out,
+                "Recent commits touching the frames' files (newest first):"
+            );
             for c in commits {
                 let _ = writeln!(
                     out,
@@ -366,7 +371,11 @@ fn render(report: &Report, extra: &PromptContext, keep: &Keep, trimmed: &[String
     if !report.context.is_empty() {
         let _ = writeln!(out, "\n## Context");
         for (k, v) in &report.context {
-            let _ = writeln!(out, "{k}: {}", flow_doctor_core::model::truncate_chars(v, 500));
+            let _ = writeln!(
+                out,
+                "{k}: {}",
+                flow_doctor_core::model::truncate_chars(v, 500)
+            );
         }
     }
 
@@ -406,7 +415,11 @@ fn tail_chars(s: &str, max: usize) -> String {
 
 /// Reads source excerpts (and git context with feature `git`) for
 /// `report`, scrubbed. Runs file and git I/O on the blocking pool.
-pub async fn gather(report: &Report, cfg: &DiagnosisConfig, ctx: &DiagnoseContext) -> PromptContext {
+pub async fn gather(
+    report: &Report,
+    cfg: &DiagnosisConfig,
+    ctx: &DiagnoseContext,
+) -> PromptContext {
     let last_good = last_good_commit(report, ctx).await;
     let root = cfg
         .repo_path
@@ -456,7 +469,8 @@ pub fn gather_blocking(
             continue;
         }
         if let Some(line) = frame.line
-            && let Some(x) = read_excerpt(&path, &rel, &frame.function, line, context_lines, scrubber)
+            && let Some(x) =
+                read_excerpt(&path, &rel, &frame.function, line, context_lines, scrubber)
         {
             excerpts.push(x);
         }

@@ -5,7 +5,12 @@ use super::*;
 
 fn report() -> Report {
     let at = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap();
-    let mut r = Report::new("nightly_etl", Severity::Error, ReportKind::ProcessExit, "'region'");
+    let mut r = Report::new(
+        "nightly_etl",
+        Severity::Error,
+        ReportKind::ProcessExit,
+        "'region'",
+    );
     r.error_type = Some("KeyError".into());
     r.stage = Some("transform".into());
     r.language = Some("python".into());
@@ -148,7 +153,8 @@ fn prompt_without_frames_shows_the_output_tail() {
     r.traceback = Some("line one\nline two: disk full\n".into());
     let p = build_prompt(&r, &PromptContext::default(), 8000);
     assert!(
-        p.user.contains("## Output (tail)\n```\nline one\nline two: disk full\n```\n"),
+        p.user
+            .contains("## Output (tail)\n```\nline one\nline two: disk full\n```\n"),
         "{}",
         p.user
     );
@@ -168,7 +174,9 @@ fn trimming_drops_logs_first_then_commits_then_outer_excerpts() {
         function: "main".into(),
         line: 10,
         first_line: 10,
-        lines: vec!["enrich(row)".into()],
+        lines: (0..10)
+            .map(|i| format!("    rows = [enrich(row) for row in batch_{i}]  # step"))
+            .collect(),
     });
     let full = build_prompt(&r, &x, 100_000);
     assert!(full.trimmed.is_empty());
@@ -179,7 +187,10 @@ fn trimming_drops_logs_first_then_commits_then_outer_excerpts() {
     assert!(!p.user.contains("step 0 done"));
     assert!(p.user.contains("Rename region column\" (etl/transform.py)"));
     assert!(p.user.contains("### etl/main.py:10"));
-    assert!(p.user.contains("[trimmed to fit the prompt budget: dropped "));
+    assert!(
+        p.user
+            .contains("[trimmed to fit the prompt budget: dropped ")
+    );
 
     // Much smaller: logs, both commits and the outer excerpt go; the
     // innermost excerpt stays.
@@ -205,7 +216,11 @@ fn trimming_drops_logs_first_then_commits_then_outer_excerpts() {
 #[test]
 fn a_tiny_budget_cuts_the_text_and_says_so() {
     let p = build_prompt(&report(), &extra(), budget_for(200));
-    assert!(p.user.ends_with("[prompt cut at the size budget]\n"), "{}", p.user);
+    assert!(
+        p.user.ends_with("[prompt cut at the size budget]\n"),
+        "{}",
+        p.user
+    );
     assert!(p.estimated_tokens <= budget_for(200));
 }
 
@@ -235,7 +250,10 @@ fn excerpts_stay_inside_the_repository() {
     );
     assert!(resolve_in_repo(&root, "../outside.py").is_none());
     assert!(resolve_in_repo(&root, dir.path().join("outside.py").to_str().unwrap()).is_none());
-    assert!(resolve_in_repo(&root, "link.py").is_none(), "symlink escaping the repo");
+    assert!(
+        resolve_in_repo(&root, "link.py").is_none(),
+        "symlink escaping the repo"
+    );
     assert!(resolve_in_repo(&root, "<string>").is_none());
 
     let frames = vec![
@@ -259,5 +277,9 @@ fn excerpts_stay_inside_the_repository() {
     let x = &found.excerpts[0];
     assert_eq!((x.first_line, x.line), (3, 4));
     assert_eq!(x.lines.len(), 3);
-    assert!(!x.lines.join("\n").contains("AKIAIOSFODNN7EXAMPLE"), "{:?}", x.lines);
+    assert!(
+        !x.lines.join("\n").contains("AKIAIOSFODNN7EXAMPLE"),
+        "{:?}",
+        x.lines
+    );
 }

@@ -130,7 +130,12 @@ fn context(store: Arc<dyn Store>) -> DiagnoseContext {
 }
 
 fn report() -> Report {
-    let mut r = Report::new("nightly_etl", Severity::Error, ReportKind::Error, "'WAREHOUSE_DSN'");
+    let mut r = Report::new(
+        "nightly_etl",
+        Severity::Error,
+        ReportKind::Error,
+        "'WAREHOUSE_DSN'",
+    );
     r.error_type = Some("KeyError".into());
     r.language = Some("python".into());
     r.signature = "5f2c9a0e".into();
@@ -204,7 +209,10 @@ async fn happy_path_speaks_each_wire_format() {
             .mount(&f.server)
             .await;
 
-        let outcome = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap();
+        let outcome = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap();
         let DiagnoseOutcome::Diagnosed(d) = outcome else {
             panic!("{p:?}: {outcome:?}");
         };
@@ -253,7 +261,8 @@ async fn happy_path_speaks_each_wire_format() {
 #[tokio::test]
 async fn response_format_can_be_turned_off_for_strict_servers() {
     let f = fixture().await;
-    f.mount(Provider::Openai, Provider::Openai.ok(ANSWER, 10, 10)).await;
+    f.mount(Provider::Openai, Provider::Openai.ok(ANSWER, 10, 10))
+        .await;
     let mut cfg = f.cfg(Provider::Openai);
     cfg.json_response_format = false;
     let outcome = diagnoser(&cfg).diagnose(&report(), &f.ctx()).await.unwrap();
@@ -267,7 +276,10 @@ async fn fenced_json_with_prose_is_accepted() {
         let f = fixture().await;
         let text = format!("Here is the diagnosis:\n\n```json\n{ANSWER}\n```\n");
         f.mount(p, p.ok(&text, 900, 200)).await;
-        let outcome = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap();
+        let outcome = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap();
         let DiagnoseOutcome::Diagnosed(d) = outcome else {
             panic!("{p:?}: {outcome:?}");
         };
@@ -279,13 +291,27 @@ async fn fenced_json_with_prose_is_accepted() {
 async fn malformed_answer_is_a_permanent_error_and_still_costs() {
     for p in PROVIDERS {
         let f = fixture().await;
-        f.mount(p, p.ok("{\"category\": \"CONFIG\", \"root_cause\": ", 800, 40)).await;
-        let err = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap_err();
+        f.mount(
+            p,
+            p.ok("{\"category\": \"CONFIG\", \"root_cause\": ", 800, 40),
+        )
+        .await;
+        let err = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Permanent { .. }), "{p:?}: {err:?}");
-        assert!(err.chain_string().contains("no JSON object"), "{}", err.chain_string());
+        assert!(
+            err.chain_string().contains("no JSON object"),
+            "{}",
+            err.chain_string()
+        );
         let u = usage(f.store.as_ref()).await;
         assert_eq!(u.count, 1);
-        assert!((u.cost_usd - p.cost(800, 40)).abs() < 1e-12, "settled with the real cost");
+        assert!(
+            (u.cost_usd - p.cost(800, 40)).abs() < 1e-12,
+            "settled with the real cost"
+        );
     }
 }
 
@@ -295,9 +321,15 @@ async fn wrong_category_is_rejected_with_the_reason() {
         let f = fixture().await;
         let text = ANSWER.replace("\"CONFIG\"", "\"NETWORK\"");
         f.mount(p, p.ok(&text, 100, 50)).await;
-        let err = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap_err();
+        let err = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap_err();
         let chain = err.chain_string();
-        assert!(chain.contains("unknown category `NETWORK`"), "{p:?}: {chain}");
+        assert!(
+            chain.contains("unknown category `NETWORK`"),
+            "{p:?}: {chain}"
+        );
     }
 }
 
@@ -311,7 +343,11 @@ impl Respond for RateLimitedOnce {
     fn respond(&self, _req: &Request) -> ResponseTemplate {
         if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             self.provider
-                .error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit")
+                .error(
+                    429,
+                    "rate_limit_error",
+                    "Number of request tokens has exceeded your per-minute rate limit",
+                )
                 .insert_header("retry-after", "1")
         } else {
             self.provider.ok(ANSWER, 500, 100)
@@ -332,12 +368,22 @@ async fn rate_limited_then_success_honours_retry_after() {
             .mount(&f.server)
             .await;
         let started = std::time::Instant::now();
-        let outcome = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap();
-        assert!(matches!(outcome, DiagnoseOutcome::Diagnosed(_)), "{p:?}: {outcome:?}");
+        let outcome = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, DiagnoseOutcome::Diagnosed(_)),
+            "{p:?}: {outcome:?}"
+        );
         assert_eq!(f.server.received_requests().await.unwrap().len(), 2);
         // Waited for Retry-After rather than the 5 ms back-off.
         assert!(started.elapsed() >= Duration::from_secs(1));
-        assert_eq!(usage(f.store.as_ref()).await.count, 1, "one reservation per diagnosis");
+        assert_eq!(
+            usage(f.store.as_ref()).await.count,
+            1,
+            "one reservation per diagnosis"
+        );
     }
 }
 
@@ -345,12 +391,24 @@ async fn rate_limited_then_success_honours_retry_after() {
 async fn server_errors_are_retried_then_fail_transient() {
     for p in PROVIDERS {
         let f = fixture().await;
-        f.mount(p, p.error(500, "api_error", "Internal server error")).await;
-        let err = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap_err();
+        f.mount(p, p.error(500, "api_error", "Internal server error"))
+            .await;
+        let err = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Transient { .. }), "{p:?}: {err:?}");
-        assert!(err.chain_string().contains("HTTP 500"), "{}", err.chain_string());
+        assert!(
+            err.chain_string().contains("HTTP 500"),
+            "{}",
+            err.chain_string()
+        );
         assert!(err.chain_string().contains("Internal server error"));
-        assert_eq!(f.server.received_requests().await.unwrap().len(), 3, "1 + max_retries");
+        assert_eq!(
+            f.server.received_requests().await.unwrap().len(),
+            3,
+            "1 + max_retries"
+        );
         let u = usage(f.store.as_ref()).await;
         assert_eq!((u.count, u.cost_usd), (1, 0.0));
     }
@@ -360,11 +418,18 @@ async fn server_errors_are_retried_then_fail_transient() {
 async fn client_errors_fail_at_once_with_the_provider_message() {
     for p in PROVIDERS {
         let f = fixture().await;
-        f.mount(p, p.error(401, "authentication_error", "invalid x-api-key")).await;
-        let err = diagnoser(&f.cfg(p)).diagnose(&report(), &f.ctx()).await.unwrap_err();
+        f.mount(p, p.error(401, "authentication_error", "invalid x-api-key"))
+            .await;
+        let err = diagnoser(&f.cfg(p))
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Permanent { .. }), "{p:?}: {err:?}");
         let chain = err.chain_string();
-        assert!(chain.contains("HTTP 401: authentication_error: invalid x-api-key"), "{chain}");
+        assert!(
+            chain.contains("HTTP 401: authentication_error: invalid x-api-key"),
+            "{chain}"
+        );
         assert!(!chain.contains(KEY));
         assert_eq!(f.server.received_requests().await.unwrap().len(), 1);
     }
@@ -374,13 +439,21 @@ async fn client_errors_fail_at_once_with_the_provider_message() {
 async fn timeouts_are_transient() {
     for p in PROVIDERS {
         let f = fixture().await;
-        f.mount(p, p.ok(ANSWER, 1, 1).set_delay(Duration::from_secs(3))).await;
+        f.mount(p, p.ok(ANSWER, 1, 1).set_delay(Duration::from_secs(3)))
+            .await;
         let mut cfg = f.cfg(p);
         cfg.timeout = Duration::from_millis(300).into();
         cfg.max_retries = 1;
-        let err = diagnoser(&cfg).diagnose(&report(), &f.ctx()).await.unwrap_err();
+        let err = diagnoser(&cfg)
+            .diagnose(&report(), &f.ctx())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Transient { .. }), "{p:?}: {err:?}");
-        assert!(err.chain_string().contains("request failed"), "{}", err.chain_string());
+        assert!(
+            err.chain_string().contains("request failed"),
+            "{}",
+            err.chain_string()
+        );
         assert_eq!(f.server.received_requests().await.unwrap().len(), 2);
     }
 }
@@ -395,8 +468,14 @@ async fn cost_cap_skips_with_the_reason() {
         cfg.max_daily_cost_usd = 0.5;
         let d = diagnoser(&cfg);
         let ctx = f.ctx();
-        assert!(matches!(d.diagnose(&report(), &ctx).await.unwrap(), DiagnoseOutcome::Diagnosed(_)));
-        assert!(matches!(d.diagnose(&report(), &ctx).await.unwrap(), DiagnoseOutcome::Diagnosed(_)));
+        assert!(matches!(
+            d.diagnose(&report(), &ctx).await.unwrap(),
+            DiagnoseOutcome::Diagnosed(_)
+        ));
+        assert!(matches!(
+            d.diagnose(&report(), &ctx).await.unwrap(),
+            DiagnoseOutcome::Diagnosed(_)
+        ));
         // $0.90 spent >= $0.50: refused before any request.
         let outcome = d.diagnose(&report(), &ctx).await.unwrap();
         let DiagnoseOutcome::Skipped { reason } = outcome else {
@@ -418,13 +497,19 @@ async fn rate_cap_skips_with_the_reason() {
         let d = diagnoser(&cfg);
         let ctx = f.ctx();
         for _ in 0..2 {
-            assert!(matches!(d.diagnose(&report(), &ctx).await.unwrap(), DiagnoseOutcome::Diagnosed(_)));
+            assert!(matches!(
+                d.diagnose(&report(), &ctx).await.unwrap(),
+                DiagnoseOutcome::Diagnosed(_)
+            ));
         }
         let outcome = d.diagnose(&report(), &ctx).await.unwrap();
         let DiagnoseOutcome::Skipped { reason } = outcome else {
             panic!("{p:?}: {outcome:?}");
         };
-        assert!(reason.contains("daily LLM diagnosis cap reached: 2/2"), "{reason}");
+        assert!(
+            reason.contains("daily LLM diagnosis cap reached: 2/2"),
+            "{reason}"
+        );
         assert_eq!(f.server.received_requests().await.unwrap().len(), 2);
     }
 }
@@ -433,7 +518,8 @@ async fn rate_cap_skips_with_the_reason() {
 async fn two_diagnosers_sharing_a_store_never_exceed_the_cap() {
     let f = fixture().await;
     let p = Provider::Anthropic;
-    f.mount(p, p.ok(ANSWER, 10, 10).set_delay(Duration::from_millis(20))).await;
+    f.mount(p, p.ok(ANSWER, 10, 10).set_delay(Duration::from_millis(20)))
+        .await;
     let mut cfg = f.cfg(p);
     cfg.max_diagnosed_per_day = 3;
     let a = Arc::new(diagnoser(&cfg));
@@ -442,7 +528,9 @@ async fn two_diagnosers_sharing_a_store_never_exceed_the_cap() {
     for i in 0..12 {
         let d = if i % 2 == 0 { a.clone() } else { b.clone() };
         let ctx = f.ctx();
-        tasks.push(tokio::spawn(async move { d.diagnose(&report(), &ctx).await }));
+        tasks.push(tokio::spawn(
+            async move { d.diagnose(&report(), &ctx).await },
+        ));
     }
     let mut diagnosed = 0;
     let mut skipped = 0;
@@ -478,9 +566,16 @@ async fn consecutive_failures_mark_the_threshold_once_and_reset_on_success() {
 
     f.server.reset().await;
     f.mount(p, p.ok(ANSWER, 1, 1)).await;
-    assert!(matches!(d.diagnose(&report(), &ctx).await.unwrap(), DiagnoseOutcome::Diagnosed(_)));
+    assert!(matches!(
+        d.diagnose(&report(), &ctx).await.unwrap(),
+        DiagnoseOutcome::Diagnosed(_)
+    ));
     let key = flow_doctor_diagnosis::failure_counter_key("nightly_etl");
-    assert_eq!(f.store.counter_add(&key, 0).await.unwrap(), 0, "reset by a success");
+    assert_eq!(
+        f.store.counter_add(&key, 0).await.unwrap(),
+        0,
+        "reset by a success"
+    );
 }
 
 #[tokio::test]
@@ -516,7 +611,8 @@ async fn request_bodies_carry_no_planted_secret() {
         }];
         let outcome = diagnoser(&f.cfg(p)).diagnose(&r, &f.ctx()).await.unwrap();
         assert!(matches!(outcome, DiagnoseOutcome::Diagnosed(_)));
-        let sent = String::from_utf8(f.server.received_requests().await.unwrap()[0].body.clone()).unwrap();
+        let sent =
+            String::from_utf8(f.server.received_requests().await.unwrap()[0].body.clone()).unwrap();
         assert!(sent.contains("def load():"), "the excerpt was sent: {sent}");
         assert!(sent.contains("connecting with key"), "the logs were sent");
         assert!(!sent.contains(AWS_KEY), "{p:?}: secret leaked: {sent}");

@@ -1,3 +1,8 @@
 //! Public-API tests of flow-doctor-diagnosis.
 
 mod corpus;
+#[cfg(feature = "git")]
+mod git;
+mod learning;
+#[cfg(all(feature = "anthropic", feature = "openai"))]
+mod llm;
