@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod config_check;
+mod diagnose;
+mod feedback;
 mod fingerprint;
 
 /// Pipeline error doctor.
@@ -26,6 +28,10 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Diagnose a failure text (file or stdin) with the knowledge base and the configured LLM.
+    Diagnose(diagnose::DiagnoseArgs),
+    /// Confirm, correct or reject an incident's diagnosis.
+    Feedback(feedback::FeedbackArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,5 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Check(args),
         } => config_check::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
+        Command::Feedback(args) => feedback::run(args),
     }
 }

@@ -1,4 +1,5 @@
 //! Integration tests of the `flow-doctor` binary, one module per verb.
 
 mod config_check;
+mod diagnose;
 mod fingerprint;

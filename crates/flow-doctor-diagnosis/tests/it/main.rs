@@ -6,3 +6,5 @@ mod git;
 mod learning;
 #[cfg(all(feature = "anthropic", feature = "openai"))]
 mod llm;
+#[cfg(feature = "anthropic")]
+mod shared_store;

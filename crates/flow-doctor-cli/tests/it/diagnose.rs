@@ -1,0 +1,178 @@
+//! `flow-doctor diagnose` and `flow-doctor feedback`: the real binary on
+//! real files and a real SQLite store.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flow_doctor::storage::SqliteStore;
+use flow_doctor::{Category, Diagnosis, PatternOrigin, Report, ReportKind, Severity, Store};
+
+const ENV_KEYERROR: &str = r#"Traceback (most recent call last):
+  File "/opt/jobs/nightly_sync/main.py", line 18, in main
+    dsn = os.environ["WAREHOUSE_DSN"]
+  File "<frozen os>", line 714, in __getitem__
+KeyError: 'WAREHOUSE_DSN'
+"#;
+
+fn flow_doctor(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    let mut child = cmd.spawn().expect("run flow-doctor");
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for flow-doctor")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn offline_json_has_exactly_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("failure.txt"), ENV_KEYERROR).unwrap();
+    let v = json(&flow_doctor(
+        dir.path(),
+        &["diagnose", "--offline", "--json", "failure.txt"],
+        None,
+    ));
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    let mut keys: Vec<&str> = keys.into_iter().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["category", "confidence", "pattern", "remediation", "root_cause", "source"]
+    );
+    assert_eq!(v["category"], "CONFIG");
+    assert_eq!(v["source"], "knowledge_base");
+    assert_eq!(v["pattern"], "missing-env-var-python-environ");
+    assert!(v["confidence"].as_f64().unwrap() >= 0.8);
+}
+
+#[test]
+fn stdin_is_the_default_input_and_unknown_failures_give_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&flow_doctor(
+        dir.path(),
+        &["diagnose", "--offline", "--json"],
+        Some("finance.errors.ReconciliationError: ledger GL-4410 off by 1250.00\n"),
+    ));
+    for key in ["category", "root_cause", "confidence", "remediation", "source", "pattern"] {
+        assert!(v[key].is_null(), "{key}: {v}");
+    }
+    let out = flow_doctor(
+        dir.path(),
+        &["diagnose", "--offline"],
+        Some("OSError: [Errno 28] No space left on device\n"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("INFRA (confidence"), "{text}");
+    assert!(text.contains("root cause: "), "{text}");
+}
+
+#[test]
+fn show_prompt_prints_the_scrubbed_prompt_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let failure = format!("{ENV_KEYERROR}while using key AKIAIOSFODNN7EXAMPLE\n");
+    let out = flow_doctor(dir.path(), &["diagnose", "--show-prompt"], Some(&failure));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("=== system ===\n"), "{text}");
+    assert!(text.contains("=== user ===\n# Failure\n"), "{text}");
+    assert!(text.contains("WAREHOUSE_DSN"), "{text}");
+    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"), "{text}");
+    assert!(text.contains("tokens (budget 8000)"), "{text}");
+}
+
+#[test]
+fn an_llm_without_a_key_is_a_clear_error_unless_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        "flow_name: etl\nstore:\n  type: memory\ndiagnosis:\n  provider: anthropic\n  api_key: ''\n",
+    )
+    .unwrap();
+    let out = flow_doctor(dir.path(), &["diagnose"], Some(ENV_KEYERROR));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("API key") || err.contains("api_key"), "{err}");
+    let v = json(&flow_doctor(
+        dir.path(),
+        &["diagnose", "--offline", "--json"],
+        Some(ENV_KEYERROR),
+    ));
+    assert_eq!(v["category"], "CONFIG");
+}
+
+#[test]
+fn feedback_confirms_and_teaches_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fd.db");
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        format!("flow_name: billing\nstore:\n  path: {}\n", db.display()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = Arc::new(SqliteStore::open(&db, Duration::from_secs(5)).unwrap());
+    let mut r = Report::new("billing", Severity::Error, ReportKind::Error, "ledger off");
+    r.signature = "0123456789abcdef".into();
+    let id = r.id.clone();
+    rt.block_on(async {
+        store.claim(&r, Duration::ZERO).await.unwrap();
+        store
+            .save_diagnosis(&id, &Diagnosis::new(Category::Data, "bank feed missed a refund", 0.8))
+            .await
+            .unwrap();
+    });
+
+    let out = flow_doctor(dir.path(), &["feedback", id.as_str(), "--confirm", "--note", "yes"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("confirmed"), "{text}");
+    assert!(text.contains("learned pattern `learned-0123456789ab`"), "{text}");
+    let learned = rt
+        .block_on(store.pattern_for_signature("0123456789abcdef"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(learned.origin, PatternOrigin::Feedback);
+    assert_eq!(learned.category, Category::Data);
+
+    let out = flow_doctor(
+        dir.path(),
+        &["feedback", id.as_str(), "--category", "CONFIG", "--root-cause", "expired bank token"],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let learned = rt
+        .block_on(store.pattern_for_signature("0123456789abcdef"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(learned.category, Category::Config);
+
+    // A verdict is required; an unknown id is a clear error.
+    let out = flow_doctor(dir.path(), &["feedback", id.as_str()], None);
+    assert!(!out.status.success());
+    let out = flow_doctor(dir.path(), &["feedback", "nope", "--reject"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no incident with id nope"));
+}
