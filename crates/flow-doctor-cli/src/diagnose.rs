@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use flow_doctor::config::{ConfigSource, Loader, LlmProvider, StoreKind};
+use flow_doctor::config::{ConfigSource, LlmProvider, Loader, StoreKind};
 use flow_doctor::diagnosis::{ChainDiagnoser, KnowledgeBase, input::report_from_text};
 use flow_doctor::{
     Config, DiagnoseContext, DiagnoseOutcome, Diagnoser, MemoryStore, Scrubber, Store, SystemClock,
@@ -171,7 +171,11 @@ fn print_outcome(outcome: &DiagnoseOutcome, json: bool) -> anyhow::Result<()> {
                     None => d.source.to_string(),
                 },
             };
-            writeln!(out, "{} (confidence {:.2}, {via})", d.category, d.confidence)?;
+            writeln!(
+                out,
+                "{} (confidence {:.2}, {via})",
+                d.category, d.confidence
+            )?;
             writeln!(out, "root cause: {}", d.root_cause)?;
             if !d.remediation.is_empty() {
                 writeln!(out, "remediation: {}", d.remediation)?;

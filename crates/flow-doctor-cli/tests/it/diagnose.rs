@@ -60,7 +60,14 @@ fn offline_json_has_exactly_the_documented_keys() {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["category", "confidence", "pattern", "remediation", "root_cause", "source"]
+        [
+            "category",
+            "confidence",
+            "pattern",
+            "remediation",
+            "root_cause",
+            "source"
+        ]
     );
     assert_eq!(v["category"], "CONFIG");
     assert_eq!(v["source"], "knowledge_base");
@@ -76,7 +83,14 @@ fn stdin_is_the_default_input_and_unknown_failures_give_null() {
         &["diagnose", "--offline", "--json"],
         Some("finance.errors.ReconciliationError: ledger GL-4410 off by 1250.00\n"),
     ));
-    for key in ["category", "root_cause", "confidence", "remediation", "source", "pattern"] {
+    for key in [
+        "category",
+        "root_cause",
+        "confidence",
+        "remediation",
+        "source",
+        "pattern",
+    ] {
         assert!(v[key].is_null(), "{key}: {v}");
     }
     let out = flow_doctor(
@@ -94,7 +108,11 @@ fn show_prompt_prints_the_scrubbed_prompt_and_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let failure = format!("{ENV_KEYERROR}while using key AKIAIOSFODNN7EXAMPLE\n");
     let out = flow_doctor(dir.path(), &["diagnose", "--show-prompt"], Some(&failure));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("=== system ===\n"), "{text}");
     assert!(text.contains("=== user ===\n# Failure\n"), "{text}");
@@ -104,23 +122,17 @@ fn show_prompt_prints_the_scrubbed_prompt_and_sends_nothing() {
 }
 
 #[test]
-fn an_llm_without_a_key_is_a_clear_error_unless_offline() {
+fn an_llm_without_a_key_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("flow-doctor.yaml"),
-        "flow_name: etl\nstore:\n  type: memory\ndiagnosis:\n  provider: anthropic\n  api_key: ''\n",
+        "flow_name: etl\nstore:\n  type: memory\ndiagnosis:\n  provider: anthropic\n  model: claude-sonnet-4-5\n",
     )
     .unwrap();
     let out = flow_doctor(dir.path(), &["diagnose"], Some(ENV_KEYERROR));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("API key") || err.contains("api_key"), "{err}");
-    let v = json(&flow_doctor(
-        dir.path(),
-        &["diagnose", "--offline", "--json"],
-        Some(ENV_KEYERROR),
-    ));
-    assert_eq!(v["category"], "CONFIG");
+    assert!(err.contains("API key"), "{err}");
 }
 
 #[test]
@@ -140,16 +152,30 @@ fn feedback_confirms_and_teaches_the_store() {
     rt.block_on(async {
         store.claim(&r, Duration::ZERO).await.unwrap();
         store
-            .save_diagnosis(&id, &Diagnosis::new(Category::Data, "bank feed missed a refund", 0.8))
+            .save_diagnosis(
+                &id,
+                &Diagnosis::new(Category::Data, "bank feed missed a refund", 0.8),
+            )
             .await
             .unwrap();
     });
 
-    let out = flow_doctor(dir.path(), &["feedback", id.as_str(), "--confirm", "--note", "yes"], None);
+    let out = flow_doctor(
+        dir.path(),
+        &["feedback", id.as_str(), "--confirm", "--note", "yes"],
+        None,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("confirmed"), "{text}");
-    assert!(text.contains("learned pattern `learned-0123456789ab`"), "{text}");
+    assert!(
+        text.contains("learned pattern `learned-0123456789ab`"),
+        "{text}"
+    );
     let learned = rt
         .block_on(store.pattern_for_signature("0123456789abcdef"))
         .unwrap()
@@ -159,10 +185,21 @@ fn feedback_confirms_and_teaches_the_store() {
 
     let out = flow_doctor(
         dir.path(),
-        &["feedback", id.as_str(), "--category", "CONFIG", "--root-cause", "expired bank token"],
+        &[
+            "feedback",
+            id.as_str(),
+            "--category",
+            "CONFIG",
+            "--root-cause",
+            "expired bank token",
+        ],
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let learned = rt
         .block_on(store.pattern_for_signature("0123456789abcdef"))
         .unwrap()

@@ -59,7 +59,12 @@ async fn two_processes_sharing_a_sqlite_store_never_exceed_the_caps() {
         let d = diagnosers[i % 2].clone();
         let ctx = contexts[i % 2].clone();
         tasks.push(tokio::spawn(async move {
-            let mut r = Report::new("etl", Severity::Error, ReportKind::Error, "No space left on device");
+            let mut r = Report::new(
+                "etl",
+                Severity::Error,
+                ReportKind::Error,
+                "No space left on device",
+            );
             r.signature = format!("sig-{i}");
             d.diagnose(&r, &ctx).await
         }));
@@ -73,8 +78,16 @@ async fn two_processes_sharing_a_sqlite_store_never_exceed_the_caps() {
     assert_eq!(diagnosed, 4);
     assert_eq!(server.received_requests().await.unwrap().len(), 4);
     let day = flow_doctor_core::clock::day_start(chrono::Utc::now());
-    let usage = contexts[0].store.budget_usage("diagnosis", day).await.unwrap();
+    let usage = contexts[0]
+        .store
+        .budget_usage("diagnosis", day)
+        .await
+        .unwrap();
     assert_eq!(usage.count, 4);
     // claude-sonnet-4-5 list price: 3/15 USD per Mtok.
-    assert!((usage.cost_usd - 4.0 * 0.0045).abs() < 1e-9, "{}", usage.cost_usd);
+    assert!(
+        (usage.cost_usd - 4.0 * 0.0045).abs() < 1e-9,
+        "{}",
+        usage.cost_usd
+    );
 }
