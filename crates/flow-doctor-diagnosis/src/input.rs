@@ -1,23 +1,26 @@
 //! Turning raw failure text (a job's stderr, a pasted traceback) into a
 //! [`Report`] the diagnosers understand.
 
+use flow_doctor_core::fingerprint;
 use flow_doctor_core::{ExitInfo, Report, ReportKind, Severity};
 
-/// A report for `flow` built from failure text: error type, message, cause
-/// chain, frames and language parsed out of it; the traceback keeps the
-/// whole text when no traceback block is recognised. Not scrubbed: pass it
-/// through [`Scrubber::scrub_report`](flow_doctor_core::Scrubber) before it
-/// leaves the process.
+/// A report for `flow` built from failure text with
+/// [`fingerprint::parse`]: error type, message, cause chain, frames,
+/// language and traceback, plus the signature and fingerprint. When no
+/// traceback block is recognised, the traceback keeps the whole text, so
+/// knowledge-base patterns still see every line. Not scrubbed: scrub it
+/// before it leaves the process.
 pub fn report_from_text(flow: &str, text: &str) -> Report {
-    let message = text
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
-        .to_string();
-    let mut report = Report::new(flow, Severity::Error, ReportKind::Message, message);
-    report.traceback = Some(text.to_string());
+    let parsed = fingerprint::parse(text);
+    let mut report = Report::new(flow, Severity::Error, ReportKind::Message, parsed.message);
+    report.error_type = parsed.error_type;
+    report.source_chain = parsed.chain;
+    report.frames = parsed.frames;
+    report.language = parsed.language;
+    report.traceback = parsed.traceback.or_else(|| Some(text.to_string()));
+    let fp = fingerprint::fingerprint_report(&report);
+    report.signature = fp.signature;
+    report.fingerprint = fp.fingerprint;
     report
 }
 
