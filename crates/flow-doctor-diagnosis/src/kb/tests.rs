@@ -246,3 +246,17 @@ fn unknown_failures_do_not_match() {
     );
     assert!(kb.match_report(&r).is_none());
 }
+
+#[test]
+fn missing_files_are_data_or_config_by_path() {
+    let kb = KnowledgeBase::new().unwrap();
+    let cases = [
+        ("open /data/incoming/2026-03-01/orders.csv: no such file or directory", Category::Data),
+        ("open /etc/exporter/config.yaml: no such file or directory", Category::Config),
+        ("open state.db: no such file or directory", Category::Config),
+    ];
+    for (message, want) in cases {
+        let hit = kb.match_report(&report(None, message)).unwrap();
+        assert_eq!(hit.diagnosis.category, want, "{message}: via {}", hit.pattern);
+    }
+}
