@@ -1,12 +1,12 @@
 //! The LLM [`Diagnoser`]: prompt, budget, call, validate.
 //!
 //! For each report:
-//! 1. assemble the prompt ([`crate::context`]) and pass it through the
-//!    scrubber once more;
-//! 2. reserve one unit of the daily budget (`scope = "diagnosis"`, window =
+//! 1. reserve one unit of the daily budget (`scope = "diagnosis"`, window =
 //!    the UTC day, caps `max_diagnosed_per_day` and `max_daily_cost_usd`)
 //!    in the store, atomically across processes; refused →
 //!    [`DiagnoseOutcome::Skipped`] naming the cap and the day's usage;
+//! 2. assemble the prompt ([`crate::context`]) and pass it through the
+//!    scrubber once more;
 //! 3. call the model for strict JSON, settle the reservation with the real
 //!    cost (zero when no answer came back), even when the answer is
 //!    unusable;
@@ -80,7 +80,6 @@ impl LlmDiagnoser {
 
     async fn attempt(&self, report: &Report, ctx: &DiagnoseContext) -> Result<DiagnoseOutcome> {
         let component = self.client.component();
-        let prompt = self.prompt(report, ctx).await;
         let request = BudgetRequest {
             scope: BUDGET_SCOPE.into(),
             window_start: day_start(ctx.clock.now()),
@@ -103,6 +102,7 @@ impl LlmDiagnoser {
                 });
             }
         };
+        let prompt = self.prompt(report, ctx).await;
         let completion = self
             .client
             .complete_json(&prompt.system, &prompt.user, MAX_ANSWER_TOKENS)

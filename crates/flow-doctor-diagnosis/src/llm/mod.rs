@@ -152,6 +152,8 @@ pub struct LlmClient {
     max_retries: u32,
     backoff_base: Duration,
     pricing: Pricing,
+    /// Only OpenAI-compatible servers take `response_format`.
+    #[cfg_attr(not(feature = "openai"), allow(dead_code))]
     json_response_format: bool,
 }
 
