@@ -1,3 +1,5 @@
+//! Prompt building as data: rendered sections, trimming order, path safety.
+
 use chrono::{TimeZone, Utc};
 use flow_doctor_core::{ExitInfo, Frame, LogLine, ReportKind, Severity};
 

@@ -1,3 +1,5 @@
+//! Unit tests of the knowledge base: the built-in library, matching and pattern files.
+
 use flow_doctor_core::{ExitInfo, ReportKind, Severity};
 
 use super::pattern::type_regex_ok;
@@ -251,12 +253,22 @@ fn unknown_failures_do_not_match() {
 fn missing_files_are_data_or_config_by_path() {
     let kb = KnowledgeBase::new().unwrap();
     let cases = [
-        ("open /data/incoming/2026-03-01/orders.csv: no such file or directory", Category::Data),
-        ("open /etc/exporter/config.yaml: no such file or directory", Category::Config),
+        (
+            "open /data/incoming/2026-03-01/orders.csv: no such file or directory",
+            Category::Data,
+        ),
+        (
+            "open /etc/exporter/config.yaml: no such file or directory",
+            Category::Config,
+        ),
         ("open state.db: no such file or directory", Category::Config),
     ];
     for (message, want) in cases {
         let hit = kb.match_report(&report(None, message)).unwrap();
-        assert_eq!(hit.diagnosis.category, want, "{message}: via {}", hit.pattern);
+        assert_eq!(
+            hit.diagnosis.category, want,
+            "{message}: via {}",
+            hit.pattern
+        );
     }
 }
