@@ -14,6 +14,7 @@
 pub mod clock;
 pub mod config;
 pub mod diagnose;
+pub mod digest;
 pub mod error;
 pub mod fingerprint;
 pub mod memory;

@@ -356,6 +356,9 @@ pub struct GithubChannelConfig {
     /// Users to assign new issues to.
     #[serde(default)]
     pub assignees: Vec<String>,
+    /// Request timeout of each GitHub API call (default 30s).
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
     /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
     /// `digest`, written next to the channel's own keys.
     #[serde(skip)]
@@ -447,6 +450,9 @@ pub struct TelegramConfig {
     /// API base URL (default `https://api.telegram.org`).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Request timeout (default 30s).
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
     /// Routing: `notify_on`, `notify_on_category`, `notify_success` and
     /// `digest`, written next to the channel's own keys.
     #[serde(skip)]

@@ -1,0 +1,151 @@
+//! `EmailNotifier` against a real SMTP server (aiosmtpd on loopback).
+
+use flow_doctor_core::config::{EmailConfig, Secret, SmtpSecurity};
+use flow_doctor_core::{Error, Notification, Notifier};
+use flow_doctor_notify::email::EmailNotifier;
+
+use crate::support::{SmtpSink, free_port, header, incident, part};
+
+fn config(port: u16) -> EmailConfig {
+    let mut cfg = EmailConfig::default();
+    cfg.smtp_host = "127.0.0.1".into();
+    cfg.smtp_port = Some(port);
+    cfg.security = SmtpSecurity::None;
+    cfg.from = "Flow Doctor <flow-doctor@example.com>".into();
+    cfg.to = vec![
+        "oncall@example.com".into(),
+        "Data Team <data@example.com>".into(),
+    ];
+    cfg
+}
+
+#[tokio::test]
+async fn delivers_a_multipart_mail_with_traceback_diagnosis_and_files() {
+    let sink = SmtpSink::start(None);
+    let n = EmailNotifier::new(&config(sink.port)).unwrap();
+    let inc = incident("sig");
+
+    let d = n
+        .notify(&Notification::Incident(inc.clone()))
+        .await
+        .unwrap();
+    assert_eq!(d.detail.as_deref(), Some("sent to 2 recipients"));
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m["mail_from"], "flow-doctor@example.com");
+    assert_eq!(
+        m["rcpt_tos"],
+        serde_json::json!(["oncall@example.com", "data@example.com"])
+    );
+    assert_eq!(
+        header(m, "From"),
+        Some("Flow Doctor <flow-doctor@example.com>")
+    );
+    let to = header(m, "To").unwrap();
+    assert!(
+        to.contains("oncall@example.com") && to.contains("data@example.com"),
+        "{to}"
+    );
+    assert_eq!(
+        header(m, "Subject"),
+        Some("[flow-doctor] [etl] KeyError: 'customer_id'")
+    );
+    assert_eq!(
+        header(m, "Message-ID"),
+        Some(format!("<incident.{}@flow-doctor>", inc.report.id).as_str())
+    );
+    assert_eq!(m["content_type"], "multipart/alternative");
+
+    let plain = part(m, "text/plain").expect("a text/plain part");
+    let html = part(m, "text/html").expect("a text/html part");
+    for body in [plain, html] {
+        assert!(body.contains("line 42, in load_rows"), "traceback:\n{body}");
+        assert!(
+            body.contains("The loader reads a column the export dropped."),
+            "diagnosis:\n{body}"
+        );
+        assert!(body.contains("etl/load.py"), "affected files:\n{body}");
+        assert!(body.contains("CODE"), "{body}");
+    }
+    assert!(plain.contains("KeyError: 'customer_id'"));
+    assert!(html.contains("<li><code>etl/load.py</code></li>"), "{html}");
+    assert!(
+        html.contains("KeyError: &#x27;customer_id&#x27;")
+            || html.contains("KeyError: 'customer_id'")
+    );
+}
+
+#[tokio::test]
+async fn authenticates_when_configured_and_a_wrong_password_is_permanent() {
+    let sink = SmtpSink::start(Some(("flow", "s3cret-pw")));
+    let mut cfg = config(sink.port);
+    cfg.username = Some("flow".into());
+    cfg.password = Some(Secret::new("s3cret-pw"));
+    cfg.subject_prefix = Some("[etl-alerts]".into());
+    let n = EmailNotifier::new(&cfg).unwrap();
+    n.check().await.unwrap();
+    n.notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap();
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        header(&messages[0], "Subject")
+            .unwrap()
+            .starts_with("[etl-alerts] [etl]")
+    );
+    assert!(!messages[0]["raw"].as_str().unwrap().contains("s3cret-pw"));
+
+    cfg.password = Some(Secret::new("wrong-pw"));
+    let bad = EmailNotifier::new(&cfg).unwrap();
+    let err = bad
+        .notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Permanent {
+                component: "email",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.chain_string().contains("535"), "{}", err.chain_string());
+    let err = bad.check().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                component: "email",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("wrong-pw"));
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_transient_and_does_not_block_start_up() {
+    let n = EmailNotifier::new(&config(free_port())).unwrap();
+    let err = n
+        .notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transient {
+                component: "email",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    n.check().await.unwrap();
+}

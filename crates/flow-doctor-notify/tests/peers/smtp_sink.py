@@ -1,0 +1,112 @@
+"""A real SMTP server (aiosmtpd) for flow-doctor's email tests.
+
+Usage: python smtp_sink.py --dir DIR --port PORT [--auth USER:PASSWORD]
+
+Listens on 127.0.0.1:PORT and writes each accepted message to DIR as
+`<n>.json`: the envelope, every header, and each MIME part decoded to text,
+so tests can assert on them without a MIME parser. With --auth, AUTH
+PLAIN/LOGIN is required (without TLS, for loopback tests only). Prints
+READY once it accepts connections and stops on SIGTERM or when stdin closes.
+"""
+
+import argparse
+import email
+import email.policy
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import warnings
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Sink:
+    def __init__(self, folder):
+        self.folder = folder
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        parts = []
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            parts.append(
+                {
+                    "content_type": part.get_content_type(),
+                    "text": part.get_content(),
+                }
+            )
+        doc = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "headers": [[k, str(v)] for k, v in msg.items()],
+            "content_type": msg.get_content_type(),
+            "parts": parts,
+            "raw": raw.decode("utf-8", "replace"),
+        }
+        with self.lock:
+            self.count += 1
+            n = self.count
+        path = os.path.join(self.folder, f"{n:04}.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f)
+        os.rename(path + ".tmp", path)
+        return "250 Message accepted for delivery"
+
+
+def main():
+    # loopback AUTH without TLS is intended here; keep test output quiet
+    warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--auth")
+    args = parser.parse_args()
+
+    kwargs = {}
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and auth_data.login.decode() == user
+                and auth_data.password.decode() == password
+            )
+            # handled=False: let aiosmtpd answer 535 on failure
+            return AuthResult(success=ok, handled=False)
+
+        kwargs = dict(
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+
+    controller = Controller(
+        Sink(args.dir), hostname="127.0.0.1", port=args.port, **kwargs
+    )
+    controller.start()
+    print("READY", flush=True)
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+
+    def watch_stdin():
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    done.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
