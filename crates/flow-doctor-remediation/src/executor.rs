@@ -1,0 +1,95 @@
+//! Executors: run a [`Plan`] and say how it ended.
+//!
+//! - [`LocalExecutor`]: `sh -c` on this host, with a timeout (the process
+//!   group is killed when it expires) and the tail of stdout/stderr.
+//! - `SsmExecutor` (feature `aws`): `SendCommand` with `AWS-RunShellScript`,
+//!   then `GetCommandInvocation` until every instance is done or the timeout.
+//! - `StepFunctionsExecutor` (feature `aws`): `StartExecution` or
+//!   `RedriveExecution`, then `DescribeExecution` until the execution ends or
+//!   the timeout; still running at the timeout is *pending* (with the
+//!   execution ARN recorded), not failed.
+//!
+//! An executor never fails: errors (an AWS error code, a command that could
+//! not start) are an [`Outcome`] with status failed.
+
+use async_trait::async_trait;
+use flow_doctor_core::ActionStatus;
+
+use crate::plan::Plan;
+
+mod local;
+pub use local::{DEFAULT_OUTPUT_TAIL, LocalExecutor};
+
+#[cfg(feature = "aws")]
+mod sfn;
+#[cfg(feature = "aws")]
+mod ssm;
+#[cfg(feature = "aws")]
+pub use sfn::StepFunctionsExecutor;
+#[cfg(feature = "aws")]
+pub use ssm::SsmExecutor;
+
+/// How an execution ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Succeeded, failed, or pending (still running at the timeout).
+    pub status: ActionStatus,
+    /// For people: `"succeeded"`, `"exit status 3: <last stderr line>"`,
+    /// `"failed: StateMachineDoesNotExist: ..."`.
+    pub summary: String,
+    /// Structured result (exit codes, output tails, command id, execution ARN).
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// Link to the result, when there is one.
+    pub url: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome with status and summary and no data.
+    pub fn new(status: ActionStatus, summary: impl Into<String>) -> Self {
+        Self {
+            status,
+            summary: summary.into(),
+            data: serde_json::Map::new(),
+            url: None,
+        }
+    }
+
+    /// Adds a data field.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// Runs plans of one executor kind.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Short, stable name (`"local"`, `"ssm"`, `"step_functions"`).
+    fn name(&self) -> &str;
+
+    /// Runs `plan` and waits (up to `plan.timeout`) for it to end.
+    async fn execute(&self, plan: &Plan) -> Outcome;
+}
+
+/// The last `max` bytes of `bytes` as text (lossy UTF-8), prefixed with `…`
+/// when cut.
+pub(crate) fn tail_text(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut start = bytes.len() - max;
+    // do not start inside a UTF-8 sequence
+    while start < bytes.len() && (bytes[start] & 0b1100_0000) == 0b1000_0000 {
+        start += 1;
+    }
+    format!("…{}", String::from_utf8_lossy(&bytes[start..]))
+}
+
+/// The last non-empty line of `text`, at most 200 characters.
+pub(crate) fn last_line(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(|l| flow_doctor_core::model::truncate_chars(l, 200))
+}
