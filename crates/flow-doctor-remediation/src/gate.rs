@@ -4,8 +4,9 @@
 //! [`Gate::decide`] is a pure function of the report, its diagnosis, the
 //! matched playbook, the attempt counts and the time. The checks, in order:
 //!
-//! 1. **Deny list.** A flow in `deny_flows` or a repository (report context
-//!    key `repo`, else the top-level `repo`) in `deny_repos` is never acted on
+//! 1. **Deny list.** A flow named in `deny_flows` or a repository (report
+//!    context key `repo`, else the top-level `repo`) named in `deny_repos`
+//!    (exact names) is never acted on
 //!    automatically: *escalate*.
 //! 2. **Auto-remediate** when all hold: the category is not CODE, a playbook
 //!    matched and is `safe_to_auto_run`, confidence ≥
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::lockout::Lockout;
-use crate::playbook::{NameFilter, Playbook};
+use crate::playbook::Playbook;
 
 /// Where the gate sends a diagnosed failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,8 +112,8 @@ pub struct Gate {
     fix_threshold: f64,
     max_per_day: u64,
     max_per_failure: u64,
-    deny_flows: Vec<NameFilter>,
-    deny_repos: Vec<NameFilter>,
+    deny_flows: Vec<String>,
+    deny_repos: Vec<String>,
     lockouts: Vec<Lockout>,
     default_repo: Option<String>,
 }
@@ -138,12 +139,6 @@ impl Gate {
                 )));
             }
         }
-        let filters = |key: &str, list: &[String]| -> Result<Vec<NameFilter>> {
-            list.iter()
-                .enumerate()
-                .map(|(i, p)| NameFilter::new(p).map_err(|e| bad(format!("remediation.{key}[{i}]: {e}"))))
-                .collect()
-        };
         let lockouts = cfg
             .lockouts
             .iter()
@@ -157,8 +152,8 @@ impl Gate {
             fix_threshold: cfg.fix_pr_threshold,
             max_per_day: cfg.max_attempts_per_day,
             max_per_failure: cfg.max_attempts_per_failure,
-            deny_flows: filters("deny_flows", &cfg.deny_flows)?,
-            deny_repos: filters("deny_repos", &cfg.deny_repos)?,
+            deny_flows: trimmed(&cfg.deny_flows),
+            deny_repos: trimmed(&cfg.deny_repos),
             lockouts,
             default_repo: default_repo.map(str::to_string),
         })
@@ -200,20 +195,17 @@ impl Gate {
     }
 
     fn denied(&self, report: &Report) -> Option<String> {
-        if let Some(f) = self.deny_flows.iter().find(|f| f.is_match(&report.flow)) {
+        if self.deny_flows.iter().any(|f| *f == report.flow) {
             return Some(format!(
-                "flow `{}` is on the remediation deny list (`{}`)",
-                report.flow,
-                f.pattern()
+                "flow `{}` is on the remediation deny list",
+                report.flow
             ));
         }
         let repo = self.repo_of(report)?;
-        self.deny_repos.iter().find(|f| f.is_match(repo)).map(|f| {
-            format!(
-                "repository `{repo}` is on the remediation deny list (`{}`)",
-                f.pattern()
-            )
-        })
+        self.deny_repos
+            .iter()
+            .any(|r| r == repo)
+            .then(|| format!("repository `{repo}` is on the remediation deny list"))
     }
 
     /// Decides the route of one diagnosed failure.
@@ -260,7 +252,10 @@ impl Gate {
             Some("category CODE is never auto-remediated".into())
         } else if let Some(p) = playbook {
             if !p.action().safe_to_auto_run {
-                Some(format!("playbook `{}` is not marked safe_to_auto_run", p.name()))
+                Some(format!(
+                    "playbook `{}` is not marked safe_to_auto_run",
+                    p.name()
+                ))
             } else if conf < self.auto_threshold {
                 Some(format!(
                     "confidence {conf:.2} below auto-remediate threshold {:.2}",
@@ -337,6 +332,13 @@ impl Gate {
         }
         decision(Route::Escalate, blocked, lockout)
     }
+}
+
+fn trimmed(list: &[String]) -> Vec<String> {
+    list.iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 //!   fix_pr_threshold: 0.85
 //!   max_attempts_per_day: 10       # across all failures, per UTC day
 //!   max_attempts_per_failure: 2    # per flow and signature, per UTC day
-//!   deny_flows: ["billing-*"]
+//!   deny_flows: [billing-daily]    # exact flow names
 //!   deny_repos: ["acme/payments"]
 //!   lockouts:
 //!     - {name: market hours, days: [mon-fri], start: "09:30", end: "16:00", timezone: America/New_York}

@@ -70,7 +70,10 @@ impl Lockout {
             }
         }
         Ok(Self {
-            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string),
+            name: name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             days: on,
             start,
             end,

@@ -134,8 +134,14 @@ impl Plan {
         let mut env = vec![
             ("FLOW_DOCTOR_FLOW".to_string(), report.flow.clone()),
             ("FLOW_DOCTOR_REPORT_ID".to_string(), report.id.to_string()),
-            ("FLOW_DOCTOR_SIGNATURE".to_string(), report.signature.clone()),
-            ("FLOW_DOCTOR_PLAYBOOK".to_string(), playbook.name().to_string()),
+            (
+                "FLOW_DOCTOR_SIGNATURE".to_string(),
+                report.signature.clone(),
+            ),
+            (
+                "FLOW_DOCTOR_PLAYBOOK".to_string(),
+                playbook.name().to_string(),
+            ),
         ];
         if let Some(run) = &report.run_id {
             env.push(("FLOW_DOCTOR_RUN_ID".to_string(), run.clone()));

@@ -222,7 +222,10 @@ pub struct SsmTag {
 
 impl SsmTag {
     /// A tag target.
-    pub fn new(key: impl Into<String>, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn new(
+        key: impl Into<String>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             key: key.into(),
             values: values.into_iter().map(Into::into).collect(),
@@ -398,21 +401,7 @@ impl PlaybookAction {
     /// target suits the executor, commands are present where needed.
     pub fn validate(&self) -> Result<(), String> {
         let t = self.action_type;
-        match (t.runs_commands(), self.executor) {
-            (true, ExecutorKind::StepFunctions) => {
-                return Err(format!(
-                    "action type {t} runs commands; use executor local or ssm, \
-                     or type rerun_execution / redrive_execution for step_functions"
-                ));
-            }
-            (false, ExecutorKind::Local | ExecutorKind::Ssm) => {
-                return Err(format!(
-                    "action type {t} needs executor step_functions, not {}",
-                    self.executor
-                ));
-            }
-            _ => {}
-        }
+        check_executor(t, self.executor)?;
         if t.runs_commands() {
             if self.commands.is_empty() {
                 return Err(format!("action type {t} needs at least one command"));
@@ -481,12 +470,16 @@ impl PlaybookAction {
                 }
             }
             (ExecutorKind::StepFunctions, _) if t == ActionType::RerunExecution => {
-                return Err("missing target: rerun_execution needs target.state_machine_arn".into());
+                return Err(
+                    "missing target: rerun_execution needs target.state_machine_arn".into(),
+                );
             }
             (ExecutorKind::StepFunctions, _) => {
-                return Err("missing target: redrive_execution needs target.execution_arn \
+                return Err(
+                    "missing target: redrive_execution needs target.execution_arn \
                      or target.execution_arn_from_context"
-                    .into());
+                        .into(),
+                );
             }
         }
         if let Some(input) = &self.input {
@@ -494,6 +487,20 @@ impl PlaybookAction {
                 .map_err(|e| format!("`input` is not valid JSON: {e}"))?;
         }
         Ok(())
+    }
+}
+
+/// Whether `executor` can run actions of type `t`.
+fn check_executor(t: ActionType, executor: ExecutorKind) -> Result<(), String> {
+    match (t.runs_commands(), executor) {
+        (true, ExecutorKind::StepFunctions) => Err(format!(
+            "action type {t} runs commands; use executor local or ssm, \
+             or type rerun_execution / redrive_execution for step_functions"
+        )),
+        (false, ExecutorKind::Local | ExecutorKind::Ssm) => Err(format!(
+            "action type {t} needs executor step_functions, not {executor}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -612,19 +619,19 @@ impl Playbook {
 
     /// Like [`Playbook::matches`], but says which criterion failed.
     pub fn check(&self, report: &Report, category: Option<Category>) -> Result<(), String> {
-        if let (Some(want), Some(got)) = (self.category, category) {
-            if want != got {
-                return Err(format!("category {got} is not {want}"));
-            }
+        if let (Some(want), Some(got)) = (self.category, category)
+            && want != got
+        {
+            return Err(format!("category {got} is not {want}"));
         }
-        if let Some(flow) = &self.flow {
-            if !flow.is_match(&report.flow) {
-                return Err(format!(
-                    "flow `{}` does not match `{}`",
-                    report.flow,
-                    flow.pattern()
-                ));
-            }
+        if let Some(flow) = &self.flow
+            && !flow.is_match(&report.flow)
+        {
+            return Err(format!(
+                "flow `{}` does not match `{}`",
+                report.flow,
+                flow.pattern()
+            ));
         }
         if let Some(want) = &self.error_type {
             match report.error_type.as_deref() {
@@ -634,7 +641,8 @@ impl Playbook {
             }
         }
         if let Some(re) = &self.message_regex {
-            let hit = re.is_match(&report.message) || report.source_chain.iter().any(|m| re.is_match(m));
+            let hit =
+                re.is_match(&report.message) || report.source_chain.iter().any(|m| re.is_match(m));
             if !hit {
                 return Err(format!("message does not match /{}/", re.as_str()));
             }
@@ -890,9 +898,8 @@ impl Playbooks {
         for (i, entry) in entries.iter().enumerate() {
             let key = format!("playbooks[{i}]");
             let playbook = parse_entry(entry, &key, origin.as_deref()).map_err(with_file)?;
-            out.push(playbook).map_err(|e| {
-                with_file(ConfigError::new(e.to_string()).at_key(key.clone()))
-            })?;
+            out.push(playbook)
+                .map_err(|e| with_file(ConfigError::new(e.to_string()).at_key(key.clone())))?;
         }
         Ok(out)
     }
@@ -991,8 +998,8 @@ fn parse_entry(
     let spec: PlaybookSpec =
         serde_json::from_value(entry.clone()).map_err(|e| fail(key, e.to_string()))?;
     let action_key = format!("{key}.action");
-    let aspec: ActionSpec = serde_json::from_value(spec.action)
-        .map_err(|e| fail(&action_key, e.to_string()))?;
+    let aspec: ActionSpec =
+        serde_json::from_value(spec.action).map_err(|e| fail(&action_key, e.to_string()))?;
     let action_type: ActionType = aspec
         .action_type
         .parse()
@@ -1003,6 +1010,8 @@ fn parse_entry(
             .map_err(|e: String| fail(&format!("{action_key}.executor"), e))?,
         None => action_type.default_executor(),
     };
+    check_executor(action_type, executor)
+        .map_err(|e| fail(&format!("{action_key}.executor"), e))?;
     let target_key = format!("{action_key}.target");
     let tspec: TargetSpec = match aspec.target {
         None | Some(serde_json::Value::Null) => TargetSpec::default(),
@@ -1034,8 +1043,12 @@ fn parse_entry(
         b = b.category(c);
     }
     if let Some(re) = &spec.message_regex {
-        let compiled = Regex::new(re)
-            .map_err(|e| fail(&format!("{key}.message_regex"), format!("invalid regex: {e}")))?;
+        let compiled = Regex::new(re).map_err(|e| {
+            fail(
+                &format!("{key}.message_regex"),
+                format!("invalid regex: {e}"),
+            )
+        })?;
         b.message_regex = Some(compiled);
     }
     if let Some(t) = spec.error_type {

@@ -71,17 +71,17 @@ impl PlaybookRemediator {
     /// playbook needs an executor this build lacks (SSM and Step Functions
     /// need the `aws` feature).
     pub fn new(playbooks: Playbooks, gate: Gate) -> Result<Self> {
-        if !cfg!(feature = "aws") {
-            if let Some(p) = playbooks.iter().find(|p| p.action().executor.is_aws()) {
-                return Err(Error::config(
-                    "remediation",
-                    format!(
-                        "playbook `{}` uses executor {}, which needs flow-doctor built with the `aws` feature",
-                        p.name(),
-                        p.action().executor
-                    ),
-                ));
-            }
+        if !cfg!(feature = "aws")
+            && let Some(p) = playbooks.iter().find(|p| p.action().executor.is_aws())
+        {
+            return Err(Error::config(
+                "remediation",
+                format!(
+                    "playbook `{}` uses executor {}, which needs flow-doctor built with the `aws` feature",
+                    p.name(),
+                    p.action().executor
+                ),
+            ));
         }
         Ok(Self {
             playbooks,
@@ -317,12 +317,24 @@ impl Remediator for PlaybookRemediator {
         };
         if let Some(e) = count_error {
             let reason = format!("cannot count earlier attempts, so limits cannot hold: {e}");
-            return Ok(vec![escalation(report, Some(playbook), &decision, reason, now)]);
+            return Ok(vec![escalation(
+                report,
+                Some(playbook),
+                &decision,
+                reason,
+                now,
+            )]);
         }
         let plan = match Plan::resolve(playbook, report) {
             Ok(p) => p,
             Err(reason) => {
-                return Ok(vec![escalation(report, Some(playbook), &decision, reason, now)]);
+                return Ok(vec![escalation(
+                    report,
+                    Some(playbook),
+                    &decision,
+                    reason,
+                    now,
+                )]);
             }
         };
 
@@ -355,7 +367,13 @@ impl Remediator for PlaybookRemediator {
                 "cannot record the attempt before running it, so limits cannot hold: {}",
                 e.chain_string()
             );
-            return Ok(vec![escalation(report, Some(playbook), &decision, reason, now)]);
+            return Ok(vec![escalation(
+                report,
+                Some(playbook),
+                &decision,
+                reason,
+                now,
+            )]);
         }
         let outcome = self.execute(&plan).await;
         action.status = outcome.status;

@@ -82,7 +82,7 @@ impl Executor for LocalExecutor {
                 let which = if total > 1 {
                     format!("command {} of {total} `{command}`", i + 1)
                 } else {
-                    format!("`{command}`")
+                    "the command".to_string()
                 };
                 failure = Some(format!("{which} {summary}"));
                 break;
@@ -128,8 +128,14 @@ impl LocalExecutor {
             Err(e) => return fail(format!("could not start `{}`: {e}", self.shell)),
         };
         let pid = child.id();
-        let out = child.stdout.take().map(|s| spawn_reader(s, self.output_tail));
-        let err = child.stderr.take().map(|s| spawn_reader(s, self.output_tail));
+        let out = child
+            .stdout
+            .take()
+            .map(|s| spawn_reader(s, self.output_tail));
+        let err = child
+            .stderr
+            .take()
+            .map(|s| spawn_reader(s, self.output_tail));
 
         let mut timed_out = false;
         let status = match tokio::time::timeout(timeout, child.wait()).await {
@@ -155,7 +161,7 @@ impl LocalExecutor {
         let summary = if timed_out {
             format!(
                 "timed out after {} and was killed",
-                flow_doctor_core::config::HumanDuration(timeout)
+                flow_doctor_core::config::HumanDuration(plan.timeout)
             )
         } else if let Some(c) = code {
             match last_line(&stderr).or_else(|| last_line(&stdout)) {
@@ -215,7 +221,10 @@ async fn collect(reader: Option<(Tail, tokio::task::JoinHandle<()>)>, max: usize
     let Some((kept, mut handle)) = reader else {
         return String::new();
     };
-    if tokio::time::timeout(DRAIN_GRACE, &mut handle).await.is_err() {
+    if tokio::time::timeout(DRAIN_GRACE, &mut handle)
+        .await
+        .is_err()
+    {
         handle.abort();
     }
     let bytes = kept.lock().unwrap_or_else(|e| e.into_inner());

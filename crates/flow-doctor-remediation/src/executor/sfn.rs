@@ -175,7 +175,10 @@ impl Executor for StepFunctionsExecutor {
                 out.summary = if why.is_empty() {
                     format!("execution {last_status}")
                 } else {
-                    format!("execution {last_status}: {}", flow_doctor_core::model::truncate_chars(&why, 300))
+                    format!(
+                        "execution {last_status}: {}",
+                        flow_doctor_core::model::truncate_chars(&why, 300)
+                    )
                 };
                 if let Some(stop) = desc.stop_date() {
                     out = out.with("stop_date", date(stop));

@@ -163,7 +163,13 @@ impl Executor for SsmExecutor {
         loop {
             if instances.is_empty() {
                 // Tag targets not yet resolved: follow the command itself.
-                match self.client.list_commands().command_id(&command_id).send().await {
+                match self
+                    .client
+                    .list_commands()
+                    .command_id(&command_id)
+                    .send()
+                    .await
+                {
                     Ok(out) => {
                         if let Some(c) = out.commands().first() {
                             for id in c.instance_ids() {
@@ -224,7 +230,10 @@ impl Executor for SsmExecutor {
             .collect();
         let n = instances.len();
         let (status, summary) = if !failed.is_empty() {
-            (ActionStatus::Failed, format!("failed on {}", failed.join("; ")))
+            (
+                ActionStatus::Failed,
+                format!("failed on {}", failed.join("; ")),
+            )
         } else if instances.is_empty() {
             match command_result {
                 Some(true) => (ActionStatus::Succeeded, format!("command {command_status}")),

@@ -181,7 +181,7 @@ fn a_playbook_not_marked_safe_never_runs_automatically() {
 #[test]
 fn deny_lists_escalate_flows_and_repositories() {
     let mut c = cfg();
-    c.deny_flows = vec!["billing-*".into()];
+    c.deny_flows = vec!["billing-daily".into()];
     c.deny_repos = vec!["acme/payments".into()];
     let g = gate(&c);
     let pb = playbook(true);
@@ -195,16 +195,20 @@ fn deny_lists_escalate_flows_and_repositories() {
     assert_eq!(d.route, Route::Escalate);
     assert_eq!(
         d.reason,
-        "flow `billing-daily` is on the remediation deny list (`billing-*`)"
+        "flow `billing-daily` is on the remediation deny list"
     );
     // The report's `repo` context key wins over the configured repo.
     let mut r = report("etl", Severity::Error);
     r.context.insert("repo".into(), "acme/payments".into());
     let d = g.decide(&r, &diag(Category::Code, 0.99), None, none(), clock().now());
-    assert_eq!(d.route, Route::Escalate, "a denied repo gets no fix PR either");
+    assert_eq!(
+        d.route,
+        Route::Escalate,
+        "a denied repo gets no fix PR either"
+    );
     assert_eq!(
         d.reason,
-        "repository `acme/payments` is on the remediation deny list (`acme/payments`)"
+        "repository `acme/payments` is on the remediation deny list"
     );
     // The configured default repo applies when the report names none.
     let g = Gate::new(&c, Some("acme/payments")).unwrap();
@@ -336,7 +340,10 @@ fn warnings_and_transient_failures_are_logged_only() {
         clock().now(),
     );
     assert_eq!(d.route, Route::LogOnly);
-    assert_eq!(d.detail(), "logged only: severity warning (no playbook matches)");
+    assert_eq!(
+        d.detail(),
+        "logged only: severity warning (no playbook matches)"
+    );
     let d = g.decide(
         &report("etl", Severity::Critical),
         &diag(Category::Transient, 0.95),
@@ -379,15 +386,16 @@ fn invalid_gate_settings_fail_with_the_key() {
     let mut c = cfg();
     c.auto_remediate_threshold = 1.5;
     let e = Gate::new(&c, None).unwrap_err().to_string();
-    assert!(e.contains("remediation.auto_remediate_threshold is 1.5"), "{e}");
-    let mut c = cfg();
-    c.deny_flows = vec!["etl-[".into()];
-    let e = Gate::new(&c, None).unwrap_err().to_string();
-    assert!(e.contains("remediation.deny_flows[0]"), "{e}");
+    assert!(
+        e.contains("remediation.auto_remediate_threshold is 1.5"),
+        "{e}"
+    );
     let mut c = cfg();
     c.lockouts = vec![
-        serde_json::from_value(json!({"start": "09:00", "end": "17:00", "timezone": "Nowhere/Land"}))
-            .unwrap(),
+        serde_json::from_value(
+            json!({"start": "09:00", "end": "17:00", "timezone": "Nowhere/Land"}),
+        )
+        .unwrap(),
     ];
     let e = Gate::new(&c, None).unwrap_err().to_string();
     assert!(

@@ -76,7 +76,11 @@ fn a_full_file_loads_every_action_shape() {
     assert!(a.safe_to_auto_run);
 
     let cc = pbs.get("clear-cache").unwrap().action();
-    assert_eq!(cc.executor, ExecutorKind::Local, "commands default to local");
+    assert_eq!(
+        cc.executor,
+        ExecutorKind::Local,
+        "commands default to local"
+    );
     assert_eq!(cc.target, Target::Host);
     assert_eq!(cc.commands.len(), 2);
     assert!(!cc.safe_to_auto_run, "safe_to_auto_run defaults to false");
@@ -154,7 +158,9 @@ fn every_set_criterion_must_hold() {
     );
     // A `Caused by` entry counts as the message.
     let mut chained = report("etl-nightly", None, "load failed");
-    chained.source_chain.push("Connection refused (os error 111)".into());
+    chained
+        .source_chain
+        .push("Connection refused (os error 111)".into());
     assert!(restart.matches(&chained, None));
 }
 
@@ -220,10 +226,12 @@ fn unknown_keys_are_rejected_at_every_level() {
     let top = yaml_err(
         "playbooks:\n  - name: a\n    mesage_regex: x\n    action: {type: run_command, commands: [x]}\n",
     );
-    assert!(top.contains("`playbooks[0]`") && top.contains("mesage_regex"), "{top}");
-    let action = yaml_err(
-        "playbooks:\n  - name: a\n    action: {type: run_command, command: [x]}\n",
+    assert!(
+        top.contains("`playbooks[0]`") && top.contains("mesage_regex"),
+        "{top}"
     );
+    let action =
+        yaml_err("playbooks:\n  - name: a\n    action: {type: run_command, command: [x]}\n");
     assert!(
         action.contains("`playbooks[0].action`") && action.contains("unknown field `command`"),
         "{action}"
@@ -295,7 +303,7 @@ fn missing_or_mismatched_targets_fail_at_load() {
 #[test]
 fn duplicate_names_and_bad_categories_fail() {
     let e = yaml_err(
-        "playbooks:\n  - {name: a, action: {type: run_command, commands: [x]}}\n  - {name: a, action: {type: run_command, commands: [y]}}\n",
+        "playbooks:\n  - {name: a, action: {type: run_command, commands: [x]}}\n  - {name: a, action: {type: run_command, commands: [z]}}\n",
     );
     assert!(e.contains("playbook `a` is defined twice"), "{e}");
     let e = yaml_err(
@@ -326,7 +334,10 @@ fn builder_checks_what_files_check() {
         e.contains("playbook `bad`") && e.contains("invalid message_regex"),
         "{e}"
     );
-    let e = Playbook::builder("no-action").build().unwrap_err().to_string();
+    let e = Playbook::builder("no-action")
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing action"), "{e}");
     let e = Playbook::builder("no-target")
         .action(PlaybookAction::ssm(
@@ -359,5 +370,8 @@ fn builder_checks_what_files_check() {
 fn ssm_tag_keys_gain_the_tag_prefix() {
     assert_eq!(SsmTag::new("Role", ["app"]).target_key(), "tag:Role");
     assert_eq!(SsmTag::new("tag:Role", ["app"]).target_key(), "tag:Role");
-    assert_eq!(SsmTag::new("InstanceIds", ["i-1"]).target_key(), "InstanceIds");
+    assert_eq!(
+        SsmTag::new("InstanceIds", ["i-1"]).target_key(),
+        "InstanceIds"
+    );
 }

@@ -73,7 +73,8 @@ async fn rerun_starts_an_execution_on_moto_and_records_it_pending_while_running(
         .remove(0);
     assert_eq!(a.status, ActionStatus::Pending, "{}", a.detail);
     assert!(
-        a.detail.ends_with("execution still RUNNING at the 1s timeout"),
+        a.detail
+            .ends_with("execution still RUNNING at the 1s timeout"),
         "{}",
         a.detail
     );
@@ -82,7 +83,10 @@ async fn rerun_starts_an_execution_on_moto_and_records_it_pending_while_running(
     assert_eq!(result["execution_status"], "RUNNING");
     assert_eq!(a.url, None, "no console link for a custom endpoint");
     let arn = result["execution_arn"].as_str().unwrap();
-    assert!(arn.starts_with("arn:aws:states:us-east-1:123456789012:execution:nightly-load:"), "{arn}");
+    assert!(
+        arn.starts_with("arn:aws:states:us-east-1:123456789012:execution:nightly-load:"),
+        "{arn}"
+    );
 
     let desc = aws_sdk_sfn::Client::new(&sdk)
         .describe_execution()
@@ -115,11 +119,15 @@ async fn an_unknown_state_machine_is_a_failed_action_with_the_aws_error_code() {
         .remove(0);
     assert_eq!(a.status, ActionStatus::Failed);
     assert!(
-        a.detail.contains("StartExecution failed: StateMachineDoesNotExist"),
+        a.detail
+            .contains("StartExecution failed: StateMachineDoesNotExist"),
         "{}",
         a.detail
     );
-    assert_eq!(a.data["result"]["aws_error_code"], "StateMachineDoesNotExist");
+    assert_eq!(
+        a.data["result"]["aws_error_code"],
+        "StateMachineDoesNotExist"
+    );
 }
 
 const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:orders:run-7";
@@ -161,7 +169,10 @@ async fn redrive_sends_the_execution_arn_from_the_report_context_and_follows_it(
     );
     let clock = clock();
     let (_store, ctx) = context(&clock);
-    let mut r = report("orders", "States.TaskFailed: Lambda.TooManyRequestsException");
+    let mut r = report(
+        "orders",
+        "States.TaskFailed: Lambda.TooManyRequestsException",
+    );
     r.context.insert("execution_arn".into(), EXECUTION.into());
     let a = rem
         .remediate(&r, &diagnosis(Category::External, 0.95), &ctx)
@@ -182,12 +193,19 @@ async fn redrive_sends_the_execution_arn_from_the_report_context_and_follows_it(
     let requests = fake.received_requests().await.unwrap();
     let redrive = requests
         .iter()
-        .find(|r| r.headers.get("x-amz-target").is_some_and(|v| v == "AWSStepFunctions.RedriveExecution"))
+        .find(|r| {
+            r.headers
+                .get("x-amz-target")
+                .is_some_and(|v| v == "AWSStepFunctions.RedriveExecution")
+        })
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&redrive.body).unwrap();
     assert_eq!(body["executionArn"], EXECUTION);
     assert!(
-        redrive.headers.get("authorization").is_some_and(|v| v.to_str().unwrap().starts_with("AWS4-HMAC-SHA256 Credential=testing/")),
+        redrive.headers.get("authorization").is_some_and(|v| v
+            .to_str()
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256 Credential=testing/")),
         "requests are signed"
     );
 }
@@ -251,7 +269,8 @@ async fn a_refused_redrive_and_a_failed_execution_are_failed_actions() {
         .remove(0);
     assert_eq!(a.status, ActionStatus::Failed);
     assert!(
-        a.detail.ends_with("execution FAILED: Lambda.TooManyRequestsException: Rate exceeded"),
+        a.detail
+            .ends_with("execution FAILED: Lambda.TooManyRequestsException: Rate exceeded"),
         "{}",
         a.detail
     );

@@ -34,7 +34,10 @@ fn restart_playbook(target: Target) -> Playbook {
         .unwrap()
 }
 
-fn remediator(playbook: Playbook, sdk: flow_doctor_remediation::aws::aws_config::SdkConfig) -> PlaybookRemediator {
+fn remediator(
+    playbook: Playbook,
+    sdk: flow_doctor_remediation::aws::aws_config::SdkConfig,
+) -> PlaybookRemediator {
     let gate = Gate::new(&RemediationConfig::default(), None).unwrap();
     PlaybookRemediator::new(Playbooks::new().with(playbook).unwrap(), gate)
         .unwrap()
@@ -80,7 +83,12 @@ async fn infra_at_095_runs_the_ssm_action_on_moto_and_at_080_escalates() {
 
     // The command moto recorded is the one the playbook asked for.
     let ssm = flow_doctor_remediation::aws::aws_sdk_ssm::Client::new(&moto.sdk_config().await);
-    let listed = ssm.list_commands().command_id(&command_id).send().await.unwrap();
+    let listed = ssm
+        .list_commands()
+        .command_id(&command_id)
+        .send()
+        .await
+        .unwrap();
     let cmd = &listed.commands()[0];
     assert_eq!(cmd.document_name(), Some("AWS-RunShellScript"));
     assert_eq!(
@@ -116,7 +124,11 @@ async fn tag_targets_reach_the_tagged_instances() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.95), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.95),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -157,7 +169,11 @@ async fn an_unknown_instance_is_a_failed_action_with_the_aws_error_code() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.95), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.95),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -174,7 +190,10 @@ async fn an_unknown_instance_is_a_failed_action_with_the_aws_error_code() {
     let body: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(body["DocumentName"], "AWS-RunShellScript");
     assert_eq!(body["InstanceIds"], json!(["i-0deadbeef0000000"]));
-    assert_eq!(body["Parameters"]["commands"], json!(["systemctl restart app-server"]));
+    assert_eq!(
+        body["Parameters"]["commands"],
+        json!(["systemctl restart app-server"])
+    );
     assert_eq!(body["Parameters"]["executionTimeout"], json!(["20"]));
 }
 
@@ -224,7 +243,11 @@ async fn invocation_does_not_exist_yet_is_polled_until_it_ends() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.95), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.95),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -242,7 +265,11 @@ async fn invocation_does_not_exist_yet_is_polled_until_it_ends() {
         .await
         .unwrap()
         .iter()
-        .filter(|r| r.headers.get("x-amz-target").is_some_and(|v| v == "AmazonSSM.GetCommandInvocation"))
+        .filter(|r| {
+            r.headers
+                .get("x-amz-target")
+                .is_some_and(|v| v == "AmazonSSM.GetCommandInvocation")
+        })
         .count();
     assert_eq!(polls, 3);
 }

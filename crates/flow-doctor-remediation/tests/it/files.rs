@@ -139,6 +139,12 @@ remediation:
         "flow_name: etl\nremediation:\n  enabled: true\n  playbooks:\n    - {name: bad, action: {type: nope}}\n",
     );
     let err = from_config(&bad).err().expect("a load error").to_string();
-    assert!(err.contains("remediation.playbooks[0].action.type"), "{err}");
-    assert!(err.contains("playbook `bad`") && err.contains("unknown action type `nope`"), "{err}");
+    assert!(
+        err.contains("remediation.playbooks[0].action.type"),
+        "{err}"
+    );
+    assert!(
+        err.contains("playbook `bad`") && err.contains("unknown action type `nope`"),
+        "{err}"
+    );
 }

@@ -53,9 +53,15 @@ async fn per_failure_and_per_day_limits_hold_and_reset_the_next_utc_day() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
 
-    assert_eq!(once(&rem, &ctx, "etl").await.status, ActionStatus::Succeeded);
+    assert_eq!(
+        once(&rem, &ctx, "etl").await.status,
+        ActionStatus::Succeeded
+    );
     clock.advance(Duration::minutes(10));
-    assert_eq!(once(&rem, &ctx, "etl").await.status, ActionStatus::Succeeded);
+    assert_eq!(
+        once(&rem, &ctx, "etl").await.status,
+        ActionStatus::Succeeded
+    );
     clock.advance(Duration::minutes(10));
     let third = once(&rem, &ctx, "etl").await;
     assert_eq!(third.status, ActionStatus::Skipped);
@@ -65,7 +71,10 @@ async fn per_failure_and_per_day_limits_hold_and_reset_the_next_utc_day() {
     );
 
     // Another failure still has its own allowance, until the daily limit.
-    assert_eq!(once(&rem, &ctx, "billing").await.status, ActionStatus::Succeeded);
+    assert_eq!(
+        once(&rem, &ctx, "billing").await.status,
+        ActionStatus::Succeeded
+    );
     let over = once(&rem, &ctx, "billing").await;
     assert_eq!(over.status, ActionStatus::Skipped);
     assert_eq!(
@@ -85,7 +94,10 @@ async fn per_failure_and_per_day_limits_hold_and_reset_the_next_utc_day() {
 
     // Midnight UTC starts a new day.
     clock.set(Utc.with_ymd_and_hms(2026, 1, 15, 0, 0, 0).unwrap());
-    assert_eq!(once(&rem, &ctx, "etl").await.status, ActionStatus::Succeeded);
+    assert_eq!(
+        once(&rem, &ctx, "etl").await.status,
+        ActionStatus::Succeeded
+    );
 }
 
 #[tokio::test]
@@ -100,10 +112,17 @@ async fn failed_attempts_count_toward_the_limits_and_dry_runs_do_not() {
     for _ in 0..3 {
         assert_eq!(once(&dry, &ctx, "etl").await.status, ActionStatus::DryRun);
     }
-    assert_eq!(once(&failing, &ctx, "etl").await.status, ActionStatus::Failed);
+    assert_eq!(
+        once(&failing, &ctx, "etl").await.status,
+        ActionStatus::Failed
+    );
     let next = once(&failing, &ctx, "etl").await;
     assert_eq!(next.status, ActionStatus::Skipped);
-    assert!(next.detail.contains("per-failure limit reached: 1 of 1"), "{}", next.detail);
+    assert!(
+        next.detail.contains("per-failure limit reached: 1 of 1"),
+        "{}",
+        next.detail
+    );
 }
 
 #[tokio::test]
@@ -125,7 +144,11 @@ async fn a_pending_attempt_still_running_counts_for_other_processes() {
     ctx.store.record_action(&theirs).await.unwrap();
     let ours = once(&rem, &ctx, "etl").await;
     assert_eq!(ours.status, ActionStatus::Skipped);
-    assert!(ours.detail.contains("per-failure limit reached"), "{}", ours.detail);
+    assert!(
+        ours.detail.contains("per-failure limit reached"),
+        "{}",
+        ours.detail
+    );
 }
 
 #[tokio::test]
@@ -162,5 +185,8 @@ async fn a_lockout_window_holds_in_its_time_zone() {
     assert_eq!(once(&rem, &ctx, "etl").await.status, ActionStatus::Skipped);
     // 16:30 in New York: the window is over.
     clock.set(Utc.with_ymd_and_hms(2026, 7, 15, 20, 30, 0).unwrap());
-    assert_eq!(once(&rem, &ctx, "etl").await.status, ActionStatus::Succeeded);
+    assert_eq!(
+        once(&rem, &ctx, "etl").await.status,
+        ActionStatus::Succeeded
+    );
 }

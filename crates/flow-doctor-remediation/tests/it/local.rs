@@ -32,7 +32,10 @@ async fn dry_run_records_the_planned_commands_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("ran");
     let command = format!("touch {}", shell_quote(&marker.display().to_string()));
-    let rem = remediator(PlaybookAction::local(ActionType::RunCommand, [command.clone()]));
+    let rem = remediator(PlaybookAction::local(
+        ActionType::RunCommand,
+        [command.clone()],
+    ));
     assert!(rem.is_dry_run(), "dry run is the default");
     let clock = clock();
     let (_store, ctx) = context(&clock);
@@ -48,7 +51,12 @@ async fn dry_run_records_the_planned_commands_and_runs_nothing() {
     assert_eq!(a.status, ActionStatus::DryRun);
     assert_eq!(a.target, "fix-it");
     assert_eq!(a.started_at, clock.now());
-    assert!(a.detail.starts_with("dry run: would run run_command via local on this host"), "{}", a.detail);
+    assert!(
+        a.detail
+            .starts_with("dry run: would run run_command via local on this host"),
+        "{}",
+        a.detail
+    );
     assert!(a.detail.contains(&command), "{}", a.detail);
     assert_eq!(a.data["route"], "auto_remediate");
     assert_eq!(a.data["dry_run"], true);
@@ -63,7 +71,12 @@ async fn dry_run_records_the_planned_commands_and_runs_nothing() {
         .remediate(&r, &diagnosis(Category::Infra, 0.95), &ctx)
         .await
         .unwrap();
-    assert_eq!(actions[0].status, ActionStatus::Succeeded, "{}", actions[0].detail);
+    assert_eq!(
+        actions[0].status,
+        ActionStatus::Succeeded,
+        "{}",
+        actions[0].detail
+    );
     assert!(marker.exists(), "a real run runs the command");
 }
 
@@ -86,10 +99,17 @@ async fn a_real_run_records_exit_status_output_and_the_report_environment() {
         .unwrap()
         .remove(0);
     assert_eq!(a.status, ActionStatus::Succeeded, "{}", a.detail);
-    assert!(a.detail.ends_with(": succeeded (2 commands)"), "{}", a.detail);
+    assert!(
+        a.detail.ends_with(": succeeded (2 commands)"),
+        "{}",
+        a.detail
+    );
     let cmds = a.data["result"]["commands"].as_array().unwrap();
     assert_eq!(cmds[0]["exit_code"], 0);
-    assert_eq!(cmds[0]["stdout_tail"], "restarting etl-nightly for fix-it\n");
+    assert_eq!(
+        cmds[0]["stdout_tail"],
+        "restarting etl-nightly for fix-it\n"
+    );
     assert_eq!(cmds[1]["stderr_tail"], "second step\n");
 
     // The attempt was recorded as pending before it ran (the engine replaces
@@ -113,7 +133,11 @@ async fn a_failing_command_stops_the_action_and_says_why() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.99), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.99),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -142,12 +166,20 @@ async fn a_command_past_its_timeout_is_killed_with_its_children() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.99), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.99),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
     assert_eq!(a.status, ActionStatus::Failed);
-    assert!(a.detail.ends_with("timed out after 1s and was killed"), "{}", a.detail);
+    assert!(
+        a.detail.ends_with("timed out after 1s and was killed"),
+        "{}",
+        a.detail
+    );
     assert_eq!(a.data["result"]["commands"][0]["timed_out"], true);
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let proc_dir = std::path::Path::new("/proc").join(pid.trim());
@@ -169,11 +201,17 @@ async fn only_the_tail_of_long_output_is_kept() {
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.99), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.99),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
-    let tail = a.data["result"]["commands"][0]["stdout_tail"].as_str().unwrap();
+    let tail = a.data["result"]["commands"][0]["stdout_tail"]
+        .as_str()
+        .unwrap();
     assert!(tail.starts_with('…'), "{tail}");
     assert!(tail.ends_with("line-1999\n"), "{tail}");
     assert!(tail.len() <= 64 + '…'.len_utf8(), "{} bytes", tail.len());
@@ -185,13 +223,20 @@ async fn below_the_threshold_nothing_runs_and_the_action_says_escalated() {
     let marker = dir.path().join("ran");
     let rem = remediator(PlaybookAction::local(
         ActionType::RunCommand,
-        [format!("touch {}", shell_quote(&marker.display().to_string()))],
+        [format!(
+            "touch {}",
+            shell_quote(&marker.display().to_string())
+        )],
     ))
     .dry_run(false);
     let clock = clock();
     let (_store, ctx) = context(&clock);
     let a = rem
-        .remediate(&report("etl", "Connection refused"), &diagnosis(Category::Infra, 0.80), &ctx)
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.80),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -206,7 +251,11 @@ async fn below_the_threshold_nothing_runs_and_the_action_says_escalated() {
 
     // No playbook matches a different message: escalated, target `playbooks`.
     let a = rem
-        .remediate(&report("etl", "disk full"), &diagnosis(Category::Infra, 0.99), &ctx)
+        .remediate(
+            &report("etl", "disk full"),
+            &diagnosis(Category::Infra, 0.99),
+            &ctx,
+        )
         .await
         .unwrap()
         .remove(0);
@@ -227,7 +276,10 @@ async fn a_redrive_without_the_execution_arn_in_the_context_escalates() {
     let built = PlaybookRemediator::new(Playbooks::new().with(playbook).unwrap(), gate);
     if !cfg!(feature = "aws") {
         let err = built.unwrap_err().to_string();
-        assert!(err.contains("needs flow-doctor built with the `aws` feature"), "{err}");
+        assert!(
+            err.contains("needs flow-doctor built with the `aws` feature"),
+            "{err}"
+        );
         return;
     }
     let rem = built.unwrap();

@@ -12,26 +12,26 @@ use flow_doctor_core::{
 };
 
 /// A failure report of `flow` with a signature.
-pub fn report(flow: &str, message: &str) -> Report {
+pub(crate) fn report(flow: &str, message: &str) -> Report {
     let mut r = Report::new(flow, Severity::Error, ReportKind::Error, message);
     r.signature = format!("sig-{flow}");
     r
 }
 
 /// A knowledge-base diagnosis.
-pub fn diagnosis(category: Category, confidence: f64) -> Diagnosis {
+pub(crate) fn diagnosis(category: Category, confidence: f64) -> Diagnosis {
     Diagnosis::new(category, "the app server is down", confidence)
 }
 
 /// Wednesday 2026-01-14 12:00 UTC.
-pub fn clock() -> Arc<ManualClock> {
+pub(crate) fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 1, 14, 12, 0, 0).unwrap(),
     ))
 }
 
 /// A context on a fresh `MemoryStore` and `clock`.
-pub fn context(clock: &Arc<ManualClock>) -> (Arc<MemoryStore>, RemediationContext) {
+pub(crate) fn context(clock: &Arc<ManualClock>) -> (Arc<MemoryStore>, RemediationContext) {
     let store = Arc::new(MemoryStore::new());
     let ctx = RemediationContext {
         store: store.clone() as Arc<dyn Store>,
@@ -41,7 +41,7 @@ pub fn context(clock: &Arc<ManualClock>) -> (Arc<MemoryStore>, RemediationContex
 }
 
 #[cfg(feature = "aws")]
-pub use aws::*;
+pub(crate) use aws::*;
 
 #[cfg(feature = "aws")]
 mod aws {
@@ -56,12 +56,10 @@ mod aws {
 
     /// The peers' virtualenv: `FLOW_DOCTOR_PEERS_VENV`, else
     /// `<workspace>/.peers/venv`.
-    pub fn venv() -> PathBuf {
+    pub(crate) fn venv() -> PathBuf {
         std::env::var_os("FLOW_DOCTOR_PEERS_VENV")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv")
-            })
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers/venv"))
     }
 
     fn free_port() -> u16 {
@@ -72,15 +70,15 @@ mod aws {
     }
 
     /// A moto server on a free loopback port, killed when dropped.
-    pub struct Moto {
+    pub(crate) struct Moto {
         child: Child,
         /// `http://127.0.0.1:<port>`.
-        pub endpoint: String,
+        pub(crate) endpoint: String,
     }
 
     impl Moto {
         /// Starts moto and waits until it accepts connections.
-        pub fn start() -> Self {
+        pub(crate) fn start() -> Self {
             let bin = venv().join("bin").join("moto_server");
             assert!(
                 bin.is_file(),
@@ -115,13 +113,13 @@ mod aws {
 
         /// SDK configuration pointing at this server (us-east-1,
         /// credentials testing/testing).
-        pub async fn sdk_config(&self) -> SdkConfig {
+        pub(crate) async fn sdk_config(&self) -> SdkConfig {
             sdk_config(&self.endpoint).await
         }
 
         /// Creates an EC2 instance tagged `Role=<role>` through the EC2 query
         /// API and returns its id.
-        pub async fn run_instance(&self, role: &str) -> String {
+        pub(crate) async fn run_instance(&self, role: &str) -> String {
             let body = format!(
                 "Action=RunInstances&ImageId=ami-12c6146b&MinCount=1&MaxCount=1&Version=2016-11-15\
                  &TagSpecification.1.ResourceType=instance\
@@ -143,7 +141,10 @@ mod aws {
                 .text()
                 .await
                 .expect("RunInstances body");
-            let start = text.find("<instanceId>").expect("an instance id in the answer") + 12;
+            let start = text
+                .find("<instanceId>")
+                .expect("an instance id in the answer")
+                + 12;
             let end = start + text[start..].find("</instanceId>").expect("closing tag");
             text[start..end].to_string()
         }
@@ -157,7 +158,7 @@ mod aws {
     }
 
     /// SDK configuration for `endpoint` (us-east-1, testing/testing).
-    pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    pub(crate) async fn sdk_config(endpoint: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
