@@ -195,7 +195,7 @@ impl Gate {
     }
 
     fn denied(&self, report: &Report) -> Option<String> {
-        if self.deny_flows.iter().any(|f| *f == report.flow) {
+        if self.deny_flows.contains(&report.flow) {
             return Some(format!(
                 "flow `{}` is on the remediation deny list",
                 report.flow

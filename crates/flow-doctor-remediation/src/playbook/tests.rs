@@ -200,7 +200,7 @@ playbooks:
 "#,
     );
     assert!(e.starts_with("pb.yaml: "), "{e}");
-    assert!(e.contains("`playbooks[1].message_regex`"), "{e}");
+    assert!(e.contains("playbooks[1].message_regex: "), "{e}");
     assert!(e.contains("playbook `broken-regex`"), "{e}");
     assert!(e.contains("invalid regex"), "{e}");
 }
@@ -215,7 +215,7 @@ playbooks:
 "#,
     );
     assert!(e.contains("pb.yaml"), "{e}");
-    assert!(e.contains("`playbooks[0].action.type`"), "{e}");
+    assert!(e.contains("playbooks[0].action.type: "), "{e}");
     assert!(e.contains("playbook `reboot-box`"), "{e}");
     assert!(e.contains("unknown action type `reboot`"), "{e}");
     assert!(e.contains("restart_service"), "{e}");
@@ -227,20 +227,20 @@ fn unknown_keys_are_rejected_at_every_level() {
         "playbooks:\n  - name: a\n    mesage_regex: x\n    action: {type: run_command, commands: [x]}\n",
     );
     assert!(
-        top.contains("`playbooks[0]`") && top.contains("mesage_regex"),
+        top.contains("playbooks[0]: ") && top.contains("mesage_regex"),
         "{top}"
     );
     let action =
         yaml_err("playbooks:\n  - name: a\n    action: {type: run_command, command: [x]}\n");
     assert!(
-        action.contains("`playbooks[0].action`") && action.contains("unknown field `command`"),
+        action.contains("playbooks[0].action: ") && action.contains("unknown field `command`"),
         "{action}"
     );
     let target = yaml_err(
         "playbooks:\n  - name: a\n    action: {type: run_command, executor: ssm, commands: [x], target: {instances: [i-1]}}\n",
     );
     assert!(
-        target.contains("`playbooks[0].action.target`") && target.contains("instances"),
+        target.contains("playbooks[0].action.target: ") && target.contains("instances"),
         "{target}"
     );
     let file = yaml_err("playbook:\n  - name: a\n");
@@ -310,7 +310,7 @@ fn duplicate_names_and_bad_categories_fail() {
         "playbooks:\n  - {name: a, category: weather, action: {type: run_command, commands: [x]}}\n",
     );
     assert!(
-        e.contains("`playbooks[0].category`") && e.contains("unknown category"),
+        e.contains("playbooks[0].category: ") && e.contains("unknown category"),
         "{e}"
     );
     let e = yaml_err("playbooks:\n  - {action: {type: run_command, commands: [x]}}\n");

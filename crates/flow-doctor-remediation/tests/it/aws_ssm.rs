@@ -95,7 +95,7 @@ async fn infra_at_095_runs_the_ssm_action_on_moto_and_at_080_escalates() {
         cmd.parameters().unwrap()["commands"],
         vec!["systemctl restart app-server".to_string()]
     );
-    assert_eq!(cmd.instance_ids(), [instance.clone()]);
+    assert_eq!(cmd.instance_ids(), std::slice::from_ref(&instance));
 
     let low = rem
         .remediate(&r, &diagnosis(Category::Infra, 0.80), &ctx)
