@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod config_check;
 mod diagnose;
+mod digest;
 mod feedback;
 mod fingerprint;
 
@@ -32,6 +33,8 @@ enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// Confirm, correct or reject an incident's diagnosis.
     Feedback(feedback::FeedbackArgs),
+    /// Summarize held-back reports; `--send` delivers the digest.
+    Digest(digest::DigestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,5 +62,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => config_check::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Feedback(args) => feedback::run(args),
+        Command::Digest(args) => digest::run(args),
     }
 }

@@ -2,4 +2,5 @@
 
 mod config_check;
 mod diagnose;
+mod digest;
 mod fingerprint;

@@ -1,0 +1,245 @@
+//! `flow-doctor digest [--since DUR] [--send] [--json] [--config PATH]`:
+//! summarizes the reports held back from notification (daily limits,
+//! failed deliveries, suppressions) that no digest has covered yet.
+//!
+//! - Prints the digest per flow: counts by signature and by reason, first
+//!   and last time held back, the latest diagnosis (`--json`: the `Digest`
+//!   document).
+//! - `--send` delivers it to every network channel of `notify:` whose
+//!   `digest` key is not `false` (console and JSON-lines channels are
+//!   skipped: the digest is already on stdout), retrying a retryable failure
+//!   twice, records one `digest` action per channel and flow, and, only when
+//!   at least one channel took it, marks the entries digested so nothing is
+//!   sent twice. Exit 1 when every delivery failed (the entries stay
+//!   pending for the next run).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Args;
+use flow_doctor::config::{ChannelConfig, HumanDuration, Loader, StoreKind};
+use flow_doctor::digest::build_digest;
+use flow_doctor::{
+    Action, ActionKind, ActionStatus, Config, Digest, Id, MemoryStore, Notification, Notifier,
+    Store,
+};
+
+/// Arguments of `flow-doctor digest`.
+#[derive(Debug, Args)]
+pub(crate) struct DigestArgs {
+    /// Only reports held back within this long (`24h`, `7d`); default:
+    /// everything pending.
+    #[arg(long, value_parser = HumanDuration::parse)]
+    since: Option<HumanDuration>,
+    /// Deliver the digest to the configured channels and mark it sent.
+    #[arg(long)]
+    send: bool,
+    /// Print the digest as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Configuration file (default: $FLOW_DOCTOR_CONFIG, else
+    /// flow-doctor.yaml/.yml/.toml in the current directory).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+/// Attempts per channel when the failure is retryable.
+const ATTEMPTS: u32 = 3;
+/// Longest wait between attempts, whatever `Retry-After` says.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `digest`.
+pub(crate) fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
+    let cfg = Loader::new().load(args.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(digest(args, cfg))
+}
+
+async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
+    let store = open_store(&cfg)?;
+    let now = Utc::now();
+    let since = match args.since {
+        Some(d) => Some(now - chrono::Duration::from_std(d.get()).context("--since is too long")?),
+        None => None,
+    };
+    let digest = build_digest(store.as_ref(), since, now)
+        .await
+        .context("cannot read the digest queue")?;
+    print(&digest, args.json)?;
+    if !args.send {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if digest.is_empty() {
+        eprintln!("flow-doctor: nothing held back; nothing to send");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let channels = digest_channels(&cfg)?;
+    if channels.is_empty() {
+        anyhow::bail!(
+            "no network channel receives digests; add one under `notify:` (and leave its `digest` key unset or true)"
+        );
+    }
+    let latest = latest_reports(store.as_ref(), &digest, since).await?;
+    let notification = Notification::Digest(digest.clone());
+    let mut delivered = 0;
+    for notifier in &channels {
+        let started = Utc::now();
+        let (result, attempts) = deliver(notifier.as_ref(), &notification).await;
+        let finished = Utc::now();
+        let (status, detail, url) = match &result {
+            Ok(d) => {
+                delivered += 1;
+                (
+                    ActionStatus::Succeeded,
+                    d.detail.clone().unwrap_or_else(|| "delivered".into()),
+                    d.url.clone(),
+                )
+            }
+            Err(e) => (ActionStatus::Failed, e.chain_string(), None),
+        };
+        match &result {
+            Ok(_) => eprintln!(
+                "flow-doctor: digest sent to {}: {detail}{}",
+                notifier.name(),
+                url.as_deref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default()
+            ),
+            Err(_) => eprintln!(
+                "flow-doctor: digest to {} failed: {detail}",
+                notifier.name()
+            ),
+        }
+        for f in &digest.flows {
+            let action = Action {
+                id: Id::new(),
+                report_id: latest.get(&f.flow).cloned().unwrap_or_default(),
+                flow: f.flow.clone(),
+                signature: String::new(),
+                kind: ActionKind::Digest,
+                target: notifier.name().to_string(),
+                status,
+                detail: detail.clone(),
+                url: url.clone(),
+                attempts,
+                data: serde_json::json!({
+                    "held_back": f.total,
+                    "signatures": f.signatures.len(),
+                    "entries": digest.entry_ids.len(),
+                }),
+                started_at: started,
+                finished_at: finished,
+            };
+            store
+                .record_action(&action)
+                .await
+                .context("cannot record the digest action")?;
+        }
+    }
+    if delivered == 0 {
+        eprintln!("flow-doctor: no channel took the digest; its entries stay pending");
+        return Ok(ExitCode::FAILURE);
+    }
+    let marked = store
+        .mark_digested(&digest.entry_ids, Utc::now())
+        .await
+        .context("cannot mark the digest entries")?;
+    eprintln!("flow-doctor: marked {marked} digest entries as sent");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One delivery with up to [`ATTEMPTS`] tries on retryable failures.
+async fn deliver(
+    notifier: &dyn Notifier,
+    notification: &Notification,
+) -> (flow_doctor::Result<flow_doctor::Delivery>, u32) {
+    let mut attempt = 1;
+    loop {
+        match notifier.notify(notification).await {
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(u64::from(attempt)))
+                    .min(MAX_WAIT);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            result => return (result, attempt),
+        }
+    }
+}
+
+/// The store of the configuration.
+fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match cfg.store.kind {
+        StoreKind::Memory => Arc::new(MemoryStore::new()),
+        StoreKind::Sqlite => Arc::new(
+            flow_doctor::storage::SqliteStore::from_config(&cfg.store)
+                .context("cannot open the store")?,
+        ),
+    })
+}
+
+/// The network channels that receive digests, in configuration order.
+fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
+    let mut out = Vec::new();
+    for channel in &cfg.notify {
+        if !channel.to_route(&cfg.rate_limits).digest {
+            continue;
+        }
+        if matches!(channel, ChannelConfig::Console(_) | ChannelConfig::Jsonl(_)) {
+            continue;
+        }
+        if let Some(n) = flow_doctor::notifiers::build(channel, cfg)? {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest held-back report of each flow in the digest, for the actions.
+async fn latest_reports(
+    store: &dyn Store,
+    digest: &Digest,
+    since: Option<chrono::DateTime<Utc>>,
+) -> anyhow::Result<BTreeMap<String, Id>> {
+    let mut latest: BTreeMap<String, (chrono::DateTime<Utc>, Id)> = BTreeMap::new();
+    for e in store.pending_digest(since).await? {
+        if !digest.entry_ids.contains(&e.id) {
+            continue;
+        }
+        match latest.get(&e.flow) {
+            Some((at, _)) if *at >= e.at => {}
+            _ => {
+                latest.insert(e.flow.clone(), (e.at, e.report_id));
+            }
+        }
+    }
+    Ok(latest.into_iter().map(|(f, (_, id))| (f, id)).collect())
+}
+
+fn print(digest: &Digest, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(digest)?);
+    } else if digest.is_empty() {
+        match digest.since {
+            Some(since) => println!(
+                "Nothing held back since {}.",
+                since.format("%Y-%m-%d %H:%M:%SZ")
+            ),
+            None => println!("Nothing held back."),
+        }
+    } else {
+        print!("{}", Notification::Digest(digest.clone()).text());
+    }
+    Ok(())
+}
