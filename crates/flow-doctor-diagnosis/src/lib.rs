@@ -1,4 +1,4 @@
-//! [`Diagnoser`](flow_doctor_core::Diagnoser) implementations: the offline
+//! [`Diagnoser`] implementations: the offline
 //! knowledge base first, then an LLM (Anthropic Messages or any
 //! OpenAI-compatible chat-completions endpoint) under a daily budget.
 //!

@@ -2,13 +2,13 @@
 //!
 //! Lookup order, first hit wins:
 //! 1. a pattern learned for the report's exact signature (from feedback),
-//!    read from the [`Store`](flow_doctor_core::Store);
+//!    read from the [`Store`];
 //! 2. user pattern files (`diagnosis.patterns`, YAML or TOML);
 //! 3. the built-in library (`src/kb/builtin.yaml`, compiled in).
 //!
 //! Within 2 and 3 the most confident matching pattern wins (ties: the
 //! earlier one). Every hit is counted in the store: learned patterns with
-//! [`Store::record_pattern_hit`](flow_doctor_core::Store::record_pattern_hit),
+//! [`Store::record_pattern_hit`],
 //! user and built-in ones the same way after mirroring them once per process
 //! as a [`KnownPattern`] row (origin `user` / `builtin`), so `patterns()`
 //! shows hit counts and last-seen times for every kind.
