@@ -11,6 +11,7 @@ mod diagnose;
 mod digest;
 mod feedback;
 mod fingerprint;
+mod playbook;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
@@ -35,6 +36,11 @@ enum Command {
     Feedback(feedback::FeedbackArgs),
     /// Summarize held-back reports; `--send` delivers the digest.
     Digest(digest::DigestArgs),
+    /// Test remediation playbooks against a failure text (never runs them).
+    Playbook {
+        #[command(subcommand)]
+        command: playbook::PlaybookCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,5 +69,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diagnose(args) => diagnose::run(args),
         Command::Feedback(args) => feedback::run(args),
         Command::Digest(args) => digest::run(args),
+        Command::Playbook { command } => playbook::run(command),
     }
 }

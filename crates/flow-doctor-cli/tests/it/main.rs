@@ -4,3 +4,4 @@ mod config_check;
 mod diagnose;
 mod digest;
 mod fingerprint;
+mod playbook;
