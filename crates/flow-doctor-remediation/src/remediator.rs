@@ -9,7 +9,7 @@ use flow_doctor_core::clock::day_start;
 use flow_doctor_core::store::ActionQuery;
 use flow_doctor_core::{
     Action, ActionKind, ActionStatus, Config, Diagnosis, Error, RemediationContext, Remediator,
-    Report, Result, Store,
+    Report, Result, Scrubber, Store,
 };
 use serde_json::json;
 
@@ -42,6 +42,7 @@ pub struct PlaybookRemediator {
     dry_run: bool,
     local: LocalExecutor,
     poll_interval: Duration,
+    scrubber: Scrubber,
     #[cfg(feature = "aws")]
     aws: AwsSource,
 }
@@ -89,6 +90,7 @@ impl PlaybookRemediator {
             dry_run: true,
             local: LocalExecutor::new(),
             poll_interval: Duration::from_secs(2),
+            scrubber: Scrubber::new(),
             #[cfg(feature = "aws")]
             aws: AwsSource::default(),
         })
@@ -115,6 +117,13 @@ impl PlaybookRemediator {
     /// (default 2 s).
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll_interval = every;
+        self
+    }
+
+    /// Scrubs action details and data (planned commands, output tails)
+    /// with `scrubber` (default: the built-in rules).
+    pub fn scrubber(mut self, scrubber: Scrubber) -> Self {
+        self.scrubber = scrubber;
         self
     }
 
@@ -232,6 +241,21 @@ pub async fn count_attempts(
     Ok(counts)
 }
 
+fn scrub_string(scrubber: &Scrubber, s: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = scrubber.scrub(s) {
+        *s = clean;
+    }
+}
+
+fn scrub_value(scrubber: &Scrubber, v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => scrub_string(scrubber, s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(scrubber, i)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|i| scrub_value(scrubber, i)),
+        _ => {}
+    }
+}
+
 fn merge(data: &mut serde_json::Value, extra: serde_json::Value) {
     if let (Some(map), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
         map.extend(extra);
@@ -283,6 +307,28 @@ impl Remediator for PlaybookRemediator {
     }
 
     async fn remediate(
+        &self,
+        report: &Report,
+        diagnosis: &Diagnosis,
+        ctx: &RemediationContext,
+    ) -> Result<Vec<Action>> {
+        let mut actions = self.decide_and_run(report, diagnosis, ctx).await?;
+        for a in &mut actions {
+            self.scrub(a);
+        }
+        Ok(actions)
+    }
+}
+
+impl PlaybookRemediator {
+    /// Secrets in planned commands, outputs and error texts never reach the
+    /// store or the notifiers.
+    fn scrub(&self, action: &mut Action) {
+        scrub_string(&self.scrubber, &mut action.detail);
+        scrub_value(&self.scrubber, &mut action.data);
+    }
+
+    async fn decide_and_run(
         &self,
         report: &Report,
         diagnosis: &Diagnosis,
@@ -362,7 +408,9 @@ impl Remediator for PlaybookRemediator {
             data,
             now,
         );
-        if let Err(e) = ctx.store.record_action(&action).await {
+        let mut pending = action.clone();
+        self.scrub(&mut pending);
+        if let Err(e) = ctx.store.record_action(&pending).await {
             let reason = format!(
                 "cannot record the attempt before running it, so limits cannot hold: {}",
                 e.chain_string()

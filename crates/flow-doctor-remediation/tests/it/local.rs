@@ -308,3 +308,36 @@ async fn a_redrive_without_the_execution_arn_in_the_context_escalates() {
     assert_eq!(a.data["plan"]["target"]["execution_arn"], arn);
     assert_eq!(a.data["plan"]["executor"], "step_functions");
 }
+
+#[tokio::test]
+async fn secrets_in_commands_and_output_are_scrubbed_from_the_action() {
+    let token = format!("ghp_{}", "a1B2c3D4e5".repeat(4));
+    let rem = remediator(PlaybookAction::local(
+        ActionType::RunCommand,
+        [format!("echo pushing with {token}")],
+    ))
+    .dry_run(false);
+    let clock = clock();
+    let (store, ctx) = context(&clock);
+    let a = rem
+        .remediate(
+            &report("etl", "Connection refused"),
+            &diagnosis(Category::Infra, 0.99),
+            &ctx,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(a.status, ActionStatus::Succeeded, "{}", a.detail);
+    let recorded = serde_json::to_string(&a).unwrap();
+    assert!(!recorded.contains(&token), "{recorded}");
+    assert!(recorded.contains("[REDACTED:github_token]"), "{recorded}");
+    let pending = serde_json::to_string(
+        &store
+            .actions(&flow_doctor_core::store::ActionQuery::default())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!pending.contains(&token), "{pending}");
+}
