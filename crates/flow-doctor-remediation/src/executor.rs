@@ -71,6 +71,14 @@ pub trait Executor: Send + Sync + 'static {
     async fn execute(&self, plan: &Plan) -> Outcome;
 }
 
+/// `now + timeout`, saturating far in the future instead of overflowing.
+pub(crate) fn deadline(timeout: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(crate::playbook::MAX_TIMEOUT))
+        .unwrap_or(now)
+}
+
 /// The last `max` bytes of `bytes` as text (lossy UTF-8), prefixed with `…`
 /// when cut.
 pub(crate) fn tail_text(bytes: &[u8], max: usize) -> String {

@@ -68,6 +68,9 @@ use serde::{Deserialize, Serialize};
 /// Timeout of an action that does not set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Longest accepted action timeout (48 hours, SSM's own maximum).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(48 * 3600);
+
 /// The SSM document used when an action does not name one.
 pub const DEFAULT_SSM_DOCUMENT: &str = "AWS-RunShellScript";
 
@@ -420,6 +423,9 @@ impl PlaybookAction {
         }
         if self.timeout.is_zero() {
             return Err("timeout must be greater than zero".into());
+        }
+        if self.timeout > MAX_TIMEOUT {
+            return Err("timeout must be at most 48h".into());
         }
         match (&self.executor, &self.target) {
             (ExecutorKind::Local, Target::Host) => {}

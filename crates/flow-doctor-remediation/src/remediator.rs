@@ -337,7 +337,8 @@ impl PlaybookRemediator {
         let now = ctx.clock.now();
         let playbook = self.playbooks.first_match(report, Some(diagnosis.category));
         let mut count_error = None;
-        let counts = if self.gate.needs_counts(report, diagnosis, playbook) {
+        let counted = self.gate.needs_counts(report, diagnosis, playbook);
+        let counts = if counted {
             match count_attempts(&*ctx.store, report, now).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -348,7 +349,14 @@ impl PlaybookRemediator {
         } else {
             AttemptCounts::default()
         };
-        let decision = self.gate.decide(report, diagnosis, playbook, counts, now);
+        let mut decision = self.gate.decide(report, diagnosis, playbook, counts, now);
+        if !counted {
+            // The counts could not change the route, so they were not read.
+            merge(
+                &mut decision.data,
+                json!({ "attempts_today": null, "attempts_today_for_failure": null }),
+            );
+        }
         let target = playbook.map(Playbook::name).unwrap_or(NAME);
 
         let (Route::AutoRemediate, Some(playbook)) = (decision.route, playbook) else {

@@ -68,7 +68,7 @@ impl Executor for LocalExecutor {
     }
 
     async fn execute(&self, plan: &Plan) -> Outcome {
-        let deadline = Instant::now() + plan.timeout;
+        let deadline = super::deadline(plan.timeout);
         let total = plan.commands.len();
         let mut results = Vec::with_capacity(total);
         let mut failure = None;

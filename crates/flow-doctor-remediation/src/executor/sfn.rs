@@ -69,7 +69,7 @@ impl Executor for StepFunctionsExecutor {
     }
 
     async fn execute(&self, plan: &Plan) -> Outcome {
-        let deadline = Instant::now() + plan.timeout;
+        let deadline = super::deadline(plan.timeout);
         let (execution_arn, started) = match &plan.target {
             PlannedTarget::StateMachine { state_machine_arn } => {
                 let res = self

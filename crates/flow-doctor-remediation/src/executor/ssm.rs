@@ -96,7 +96,7 @@ impl Executor for SsmExecutor {
     }
 
     async fn execute(&self, plan: &Plan) -> Outcome {
-        let deadline = Instant::now() + plan.timeout;
+        let deadline = super::deadline(plan.timeout);
         let document = plan.document.as_deref().unwrap_or(DEFAULT_SSM_DOCUMENT);
         let comment = flow_doctor_core::model::truncate_chars(
             &format!("flow-doctor: {}", plan.playbook),

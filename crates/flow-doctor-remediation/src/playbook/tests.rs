@@ -288,6 +288,10 @@ fn missing_or_mismatched_targets_fail_at_load() {
             "timeout must be greater than zero",
         ),
         (
+            "{type: run_command, commands: [x], timeout: 3d}",
+            "timeout must be at most 48h",
+        ),
+        (
             "{type: restart_service, executor: ssm, commands: [x], target: {instance_ids: [i-1], tags: [{key: a, values: [b]}]}}",
             "not both",
         ),
