@@ -1,0 +1,273 @@
+//! The key-name heuristic: which keys (`DB_PASSWORD`, `apiKey`,
+//! `X-Amz-Signature`) hold secrets, and which values are obviously not
+//! secrets even under such a key (`None`, `${VAR}`, a file path).
+
+/// Words that make a key secret on their own.
+fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
+    let prev = i.checked_sub(1).map(|p| words[p]);
+    let concept = match word {
+        "password" | "passwd" | "passphrase" | "passcode" | "pwd" => "password",
+        // `pass` alone is too common (`PASS: test_x`), `db_pass` is not.
+        "pass" if words.len() > 1 => "password",
+        "secret" | "secrets" => match prev {
+            Some("client") => "client_secret",
+            _ if words.contains(&"aws") => "aws_secret_access_key",
+            _ => "secret",
+        },
+        "token" => "token",
+        "apikey" => "api_key",
+        "auth" => "auth",
+        "authorization" => "authorization",
+        "credential" | "credentials" | "cred" | "creds" => "credential",
+        "cookie" | "cookies" => "cookie",
+        "session" | "sessionid" | "jsessionid" | "phpsessid" => "session",
+        "sig" => "signature",
+        // A signature is only secret in signed URLs and SAS strings: our
+        // own `signature=3fa2...` (a grouping hash) is not.
+        "signature" if words.iter().any(|w| matches!(*w, "amz" | "goog" | "access")) => {
+            "signature"
+        }
+        "key" => match prev? {
+            "api" => "api_key",
+            "access" => {
+                if words.contains(&"secret") {
+                    return None; // `secret_access_key` is named by `secret`
+                }
+                "access_key"
+            }
+            "private" => "private_key",
+            "secret" => "secret_key",
+            "account" => "account_key",
+            "master" | "signing" | "encryption" | "shared" | "storage" | "ssh" | "deploy"
+            | "license" | "subscription" | "consumer" | "client" | "app" | "webhook" => {
+                "secret_key"
+            }
+            _ => return None,
+        },
+        w if w.ends_with("password") || w.starts_with("password") || w.ends_with("passwd") => {
+            "password"
+        }
+        w if w.ends_with("token") => "token",
+        w if w.ends_with("apikey") => "api_key",
+        w if w.ends_with("privatekey") => "private_key",
+        w if w.ends_with("accesskey") || w.ends_with("secretkey") => "secret_key",
+        w if w.ends_with("secret") || w.starts_with("secret") => "secret",
+        w if w.ends_with("sessionid") => "session",
+        _ => return None,
+    };
+    Some(concept)
+}
+
+/// Last words that describe a secret without being one (`secret_name`,
+/// `token_url`, `session_timeout`, `password_file`).
+const NON_SECRET_LAST: &[&str] = &[
+    "name",
+    "names",
+    "type",
+    "types",
+    "kind",
+    "path",
+    "paths",
+    "file",
+    "filename",
+    "dir",
+    "directory",
+    "location",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "region",
+    "arn",
+    "timeout",
+    "ttl",
+    "expiry",
+    "expires",
+    "expire",
+    "expiration",
+    "at",
+    "duration",
+    "age",
+    "length",
+    "len",
+    "count",
+    "size",
+    "limit",
+    "usage",
+    "policy",
+    "format",
+    "mode",
+    "method",
+    "provider",
+    "store",
+    "manager",
+    "backend",
+    "field",
+    "fields",
+    "version",
+    "enabled",
+    "disabled",
+    "required",
+    "rotation",
+    "hint",
+    "prompt",
+    "env",
+    "var",
+    "variable",
+    "strength",
+];
+
+/// First words that turn the key into a flag or a number about secrets
+/// (`max_token`, `is_secret`, `use_auth`).
+const NON_SECRET_FIRST: &[&str] = &[
+    "max", "min", "num", "total", "is", "has", "use", "no", "skip", "enable", "disable",
+    "require", "requires",
+];
+
+/// The longest key [`classify`] looks at; longer ones are not secret keys.
+const MAX_KEY: usize = 256;
+
+/// Splits a key into lowercase words joined by `_` in `buf`:
+/// `dbPassword` -> `db_password`, `X-Api-Key` -> `x_api_key`, `APIKey` ->
+/// `api_key`. Returns the length written. `buf` must hold `2 * key.len()`.
+fn normalize_into(key: &[u8], buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    for (i, &c) in key.iter().enumerate() {
+        let sep = n > 0 && buf[n - 1] == b'_';
+        if !c.is_ascii_alphanumeric() {
+            if n > 0 && !sep {
+                buf[n] = b'_';
+                n += 1;
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && n > 0 && !sep {
+            let prev = key[i - 1];
+            let next_lower = key.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                buf[n] = b'_';
+                n += 1;
+            }
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    n
+}
+
+/// The rule name for a secret-looking key, `None` when the key looks
+/// harmless. Built-in names only; user keys are checked by the caller.
+/// Allocation-free: it runs for every `key=` candidate in scanned text.
+pub(super) fn classify(key: &str) -> Option<&'static str> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let mut buf = [0u8; 2 * MAX_KEY];
+    let n = normalize_into(key.as_bytes(), &mut buf);
+    // Only ASCII letters, digits and `_` were written.
+    let norm = std::str::from_utf8(&buf[..n]).ok()?;
+    let mut words = [""; 32];
+    let mut count = 0;
+    for w in norm.split('_').filter(|w| !w.is_empty()) {
+        if count == words.len() {
+            return None;
+        }
+        words[count] = w;
+        count += 1;
+    }
+    let words = &words[..count];
+    // The last concept names it: `auth_token` is a token, `session_key`
+    // a key, `aws_secret_access_key` what it says.
+    let concept = words
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(i, w)| word_concept(w, words, i))?;
+    if words.len() > 1 {
+        let first = words[0];
+        let last = words[words.len() - 1];
+        if NON_SECRET_LAST.contains(&last) || NON_SECRET_FIRST.contains(&first) {
+            return None;
+        }
+    }
+    Some(concept)
+}
+
+/// Lowercase ASCII letters and digits only: `X-Internal_Session` and
+/// `xInternalSession` both become `xinternalsession`. User keys match as
+/// substrings of this form.
+pub(super) fn squash(key: &str) -> String {
+    key.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase() as char)
+        .collect()
+}
+
+/// Values that are not secrets even under a secret key: nothing, a
+/// placeholder, a reference to where the secret lives, or code.
+pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
+    let v = value;
+    if v.is_empty() || v.starts_with(super::MARKER_PREFIX) {
+        return true;
+    }
+    if v.len() <= 9
+        && matches!(
+            v.to_ascii_lowercase().as_str(),
+            "none" | "null" | "nil" | "undefined" | "true" | "false" | "<none>" | "(null)"
+        )
+    {
+        return true;
+    }
+    if v.bytes().all(|c| c == b'*') {
+        return true;
+    }
+    // `${DB_PASSWORD}`, `$DB_PASSWORD`: a reference, not the value.
+    if let Some(rest) = v.strip_prefix("${") {
+        if rest.ends_with('}') && !rest.contains(char::is_whitespace) {
+            return true;
+        }
+    } else if let Some(rest) = v.strip_prefix('$')
+        && !rest.is_empty()
+        && rest.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+    {
+        return true;
+    }
+    if is_path_like(v) {
+        return true;
+    }
+    // Code in a traceback: `connect(password=password)`,
+    // `token=self.token`, `auth=config.auth`.
+    if v.bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+    {
+        let last = v.rsplit('.').next().unwrap_or(v);
+        let key_last = key
+            .rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or(key);
+        if !last.is_empty() && last.eq_ignore_ascii_case(key_last) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A filesystem path (`/run/secrets/db`, `~/.aws/credentials`,
+/// `C:\keys\sa.json`): where a secret lives, not the secret.
+fn is_path_like(v: &str) -> bool {
+    let b = v.as_bytes();
+    let path_char = |c: &u8| c.is_ascii_alphanumeric() || b"._/~@-\\:".contains(c);
+    let starts = match b {
+        [b'/', c, ..] => c.is_ascii_alphabetic() || *c == b'.' || *c == b'_',
+        [b'~', b'/', ..] | [b'.', b'/', ..] => true,
+        [d, b':', b'\\', ..] => d.is_ascii_alphabetic(),
+        _ => false,
+    };
+    starts && b.iter().all(path_char)
+}

@@ -1,0 +1,667 @@
+//! Unit tests: every secret family, the look-alikes that must survive, a
+//! realistic log, idempotence and the map/env/report entry points.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::config::{Config, Format};
+use crate::model::{ExitInfo, Frame, LogLine, ReportKind, Severity};
+
+const AWS_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+const GIT_SHA: &str = "9fceb02d0ae598e95dc970b74767f19372d61af8";
+const UUID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn ghp() -> String {
+    format!("ghp_{}", "aB3d".repeat(9))
+}
+
+/// Scrubs with the built-in rules, checks the expected text and that a
+/// second pass changes nothing.
+#[track_caller]
+fn check(input: &str, expected: &str) {
+    let s = Scrubber::new();
+    let once = s.scrub(input);
+    assert_eq!(once, expected, "input: {input}");
+    let twice = s.scrub(&once);
+    assert_eq!(twice, once, "not idempotent for: {input}");
+}
+
+/// The text must come back byte-identical, and borrowed.
+#[track_caller]
+fn intact(input: &str) {
+    let out = Scrubber::new().scrub(input);
+    assert!(
+        matches!(out, Cow::Borrowed(_)),
+        "changed: {input}\n   into: {out}"
+    );
+}
+
+fn cfg(yaml: &str) -> ScrubConfig {
+    let text = format!("flow_name: t\nscrub:\n{yaml}");
+    Config::from_str_as(&text, Format::Yaml)
+        .unwrap_or_else(|e| panic!("test config invalid: {e}"))
+        .scrub
+}
+
+// ---- families -----------------------------------------------------------
+
+#[test]
+fn aws_access_key_ids() {
+    check(
+        &format!("using {AWS_ID} for s3"),
+        "using [REDACTED:aws_access_key_id] for s3",
+    );
+    check(
+        "temporary ASIAY34FZKBOKMUTVV7A in session",
+        "temporary [REDACTED:aws_access_key_id] in session",
+    );
+    // Too short, too long, lowercase, glued to a word: not key ids.
+    intact("AKIA1234 ASIAN markets AKIAIOSFODNN7EXAMPLEXX xAKIAIOSFODNN7EXAMPLE akiaiosfodnn7example");
+}
+
+#[test]
+fn aws_secret_access_keys() {
+    check(
+        &format!("aws_secret_access_key={AWS_SECRET}"),
+        "aws_secret_access_key=[REDACTED:aws_secret_access_key]",
+    );
+    check(
+        &format!("AWS_SECRET_ACCESS_KEY: \"{AWS_SECRET}\""),
+        "AWS_SECRET_ACCESS_KEY: \"[REDACTED:aws_secret_access_key]\"",
+    );
+    check(
+        &format!(r#"{{"AccessKeyId": "{AWS_ID}", "SecretAccessKey": "{AWS_SECRET}"}}"#),
+        r#"{"AccessKeyId": "[REDACTED:aws_access_key_id]", "SecretAccessKey": "[REDACTED:aws_secret_access_key]"}"#,
+    );
+    // Near an AWS mention, without a key name.
+    check(
+        &format!("aws credentials {AWS_ID} {AWS_SECRET} loaded"),
+        "aws credentials [REDACTED:aws_access_key_id] [REDACTED:aws_secret_access_key] loaded",
+    );
+    // 40 characters with no AWS context, or a path, or hex: not a secret.
+    intact(&format!("checksum {AWS_SECRET} ok"));
+    intact("aws s3 cp s3://bucket/Data/Raw2024/Events/Hourly/Part00001x/a.parquet .");
+    intact(&format!("aws codecommit commit {GIT_SHA}"));
+}
+
+#[test]
+fn gcp_keys_and_service_account_json() {
+    check(
+        "GET https://maps.googleapis.com/maps/api/geocode/json?key=AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
+        "GET https://maps.googleapis.com/maps/api/geocode/json?key=[REDACTED:gcp_api_key]",
+    );
+    let sa = r#"{"type": "service_account", "project_id": "demo-123", "private_key_id": "1f2e3d4c5b6a", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n", "client_email": "etl@demo-123.iam.gserviceaccount.com"}"#;
+    check(
+        sa,
+        r#"{"type": "service_account", "project_id": "demo-123", "private_key_id": "[REDACTED:private_key]", "private_key": "[REDACTED:private_key]", "client_email": "etl@demo-123.iam.gserviceaccount.com"}"#,
+    );
+    check(
+        "client_secret=GOCSPX-abcDEF123456ghiJKL7890 token ya29.a0AfH6SMBx3kz9Q2w-LmNoPqRsTuVwXyZ012",
+        "client_secret=[REDACTED:gcp_client_secret] token [REDACTED:gcp_oauth_token]",
+    );
+}
+
+#[test]
+fn azure_connection_strings_and_sas() {
+    check(
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;EndpointSuffix=core.windows.net",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[REDACTED:account_key];EndpointSuffix=core.windows.net",
+    );
+    check(
+        "GET https://acct.blob.core.windows.net/c/b.csv?sv=2021-08-06&se=2024-01-01T00%3A00Z&sr=b&sp=r&sig=Zk9%2Bq1%2FeXaMpLe%3D HTTP/1.1",
+        "GET https://acct.blob.core.windows.net/c/b.csv?sv=2021-08-06&se=2024-01-01T00%3A00Z&sr=b&sp=r&sig=[REDACTED:signature] HTTP/1.1",
+    );
+    check(
+        "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        "https://b.s3.amazonaws.com/k?X-Amz-Credential=[REDACTED:aws_access_key_id]&X-Amz-Signature=[REDACTED:signature]",
+    );
+}
+
+#[test]
+fn github_and_gitlab_tokens() {
+    let t = ghp();
+    check(&format!("token {t} used"), "token [REDACTED:github_token] used");
+    for p in ["gho_", "ghu_", "ghs_", "ghr_"] {
+        let tok = format!("{p}{}", "Zx9y".repeat(9));
+        check(&format!("[{tok}]"), "[[REDACTED:github_token]]");
+    }
+    let pat = format!("github_pat_11ABCDEFG0{}_{}", "aB3d".repeat(5), "Xy7z".repeat(14));
+    check(&format!("GH={pat}"), "GH=[REDACTED:github_token]");
+    check(
+        &format!("GITHUB_TOKEN={t}"),
+        "GITHUB_TOKEN=[REDACTED:github_token]",
+    );
+    check(
+        "git clone https://oauth2:glpat-AbCdEf1234567890XyZw@gitlab.com/g/r.git",
+        "git clone https://oauth2:[REDACTED:gitlab_token]@gitlab.com/g/r.git",
+    );
+    // Too short, or part of a longer identifier.
+    intact("ghp_short gho_1234 my_ghp_aB3daB3daB3daB3daB3daB3daB3daB3daB3d_x");
+}
+
+#[test]
+fn slack_tokens_and_webhooks() {
+    for t in [
+        "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "xoxp-1234567890-1234567890-1234567890123-abcdef0123456789abcdef0123456789",
+        "xoxa-2-1234567890-abcdefghij",
+        "xoxr-1234567890-abcdefghij",
+        "xapp-1-A0123456789-1234567890123-abcdef0123456789",
+    ] {
+        check(&format!("slack {t} ok"), "slack [REDACTED:slack_token] ok");
+    }
+    check(
+        "posting to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX failed",
+        "posting to https://hooks.slack.com/services/[REDACTED:slack_webhook] failed",
+    );
+    check(
+        "https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz",
+        "https://discord.com/api/webhooks/[REDACTED:discord_webhook]",
+    );
+    intact("xoxo hugs, xoxb- alone, https://hooks.slack.com/ and https://example.com/api/webhooks/123456789012345678901234");
+}
+
+#[test]
+fn llm_and_payment_keys() {
+    let ant = format!("sk-ant-api03-{}-AA", "Ab3_".repeat(20));
+    check(&format!("key={ant}"), "key=[REDACTED:anthropic_key]");
+    check(
+        &format!("x-api-key: {ant}"),
+        "x-api-key: [REDACTED:anthropic_key]",
+    );
+    let proj = format!("sk-proj-{}", "Ab3d-Ef5g_".repeat(8));
+    check(
+        &format!("OpenAI(api_key=\"{proj}\")"),
+        "OpenAI(api_key=\"[REDACTED:openai_key]\")",
+    );
+    check(
+        &format!("using sk-{} now", "Ab3dEf5g".repeat(6)),
+        "using [REDACTED:openai_key] now",
+    );
+    check(
+        "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc rk_live_4eC39HqLyjWDarjtT1zdp7dc sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "stripe [REDACTED:stripe_key] [REDACTED:stripe_key] [REDACTED:stripe_key]",
+    );
+    check(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw verified",
+        "[REDACTED:stripe_webhook_secret] verified",
+    );
+    // Publishable keys, kebab-case names, task ids: not secrets.
+    intact("pk_live_4eC39HqLyjWDarjtT1zdp7dc task-sk-1 disk-usage-monitor-prod-eu-west sk-learn-pipeline-transformer");
+}
+
+#[test]
+fn other_registry_tokens() {
+    check(
+        &format!("//registry.npmjs.org/:_authToken=npm_{}", "aB3d".repeat(9)),
+        "//registry.npmjs.org/:_authToken=[REDACTED:npm_token]",
+    );
+    check(
+        &format!("HF hf_{}Ab login", "xYz9".repeat(8)),
+        "HF [REDACTED:huggingface_token] login",
+    );
+    check(
+        &format!("twine upload -p pypi-AgEIcHlwaS5vcmc{}", "Ab3d".repeat(12)),
+        "twine upload -p [REDACTED:pypi_token]",
+    );
+    intact("hf_model_name=bert-base hf_hub_download npm_config_cache=/tmp/npm");
+}
+
+#[test]
+fn jwts() {
+    check(&format!("jwt {JWT} expired"), "jwt [REDACTED:jwt] expired");
+    check(
+        &format!("GET /cb?id_token={JWT}&state=x"),
+        "GET /cb?id_token=[REDACTED:jwt]&state=x",
+    );
+    intact("eyJ alone, eyJhbGciOiJIUzI1NiJ9 without dots, key eyJ.x.y");
+}
+
+#[test]
+fn authorization_headers() {
+    check(
+        &format!("Authorization: Bearer {JWT}"),
+        "Authorization: Bearer [REDACTED:bearer]",
+    );
+    check(
+        "authorization: Basic dXNlcjpwYXNzd29yZA==",
+        "authorization: Basic [REDACTED:basic]",
+    );
+    check(
+        r#"headers={'Authorization': 'Bearer abc123def456', 'Accept': 'json'}"#,
+        r#"headers={'Authorization': 'Bearer [REDACTED:bearer]', 'Accept': 'json'}"#,
+    );
+    check(
+        "curl -H \"Authorization: token ghp_xx12\" https://api.github.com",
+        "curl -H \"Authorization: token [REDACTED:authorization]\" https://api.github.com",
+    );
+    check(
+        "Proxy-Authorization: Digest username=\"bob\", response=\"6629fae49393a05397450978507c4ef1\"",
+        "Proxy-Authorization: Digest [REDACTED:authorization]",
+    );
+    check(
+        "sent with bearer 0123456789abcdef0123 to api",
+        "sent with bearer [REDACTED:bearer] to api",
+    );
+    intact("requires a Bearer token; bearer authentication failed; Basic setup; the bearer-auth module");
+}
+
+#[test]
+fn pem_private_keys() {
+    let block = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq\n+/abc==\n-----END RSA PRIVATE KEY-----";
+    check(
+        &format!("loaded key:\n{block}\nnext line"),
+        "loaded key:\n-----BEGIN RSA PRIVATE KEY-----\n[REDACTED:private_key]\n-----END RSA PRIVATE KEY-----\nnext line",
+    );
+    for label in ["EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "PRIVATE KEY"] {
+        check(
+            &format!("-----BEGIN {label}-----\r\nAAAA\r\nBBBB\r\n-----END {label}-----\r\n"),
+            &format!("-----BEGIN {label}-----\r\n[REDACTED:private_key]\r\n-----END {label}-----\r\n"),
+        );
+    }
+    // Encrypted legacy headers, and a block cut off before its END line.
+    check(
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,ABC\n\nMIIE\nQQ==",
+        "-----BEGIN RSA PRIVATE KEY-----\n[REDACTED:private_key]",
+    );
+    check(
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQ\nAbCd\nthen the log goes on",
+        "-----BEGIN PRIVATE KEY-----\n[REDACTED:private_key]\nthen the log goes on",
+    );
+    // Certificates and public keys are public.
+    intact("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----");
+}
+
+#[test]
+fn passwords_in_urls() {
+    check(
+        "connect postgres://etl:s3cr3t@db.internal:5432/warehouse failed",
+        "connect postgres://etl:[REDACTED:url_password]@db.internal:5432/warehouse failed",
+    );
+    check(
+        "redis://:p@ss@cache:6379/0",
+        "redis://:[REDACTED:url_password]@cache:6379/0",
+    );
+    check(
+        "https://user:pa%40ss@example.com?x=1 and mongodb+srv://u:pw@c0.mongodb.net",
+        "https://user:[REDACTED:url_password]@example.com?x=1 and mongodb+srv://u:[REDACTED:url_password]@c0.mongodb.net",
+    );
+    intact("https://example.com/a?b=c ssh://git@github.com:22/o/r https://host:8443/x?email=a@b.c git@github.com:o/r.git");
+    // Never across lines: the Python original's greedy rule ate whole logs.
+    intact("see https://docs.example.com/setup\nuser: bob\nmail bob@example.com");
+}
+
+#[test]
+fn telegram_bot_tokens() {
+    check(
+        "POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
+        "POST https://api.telegram.org/bot110201543:[REDACTED:telegram_bot_token]/sendMessage",
+    );
+    check(
+        "TELEGRAM=123456789:AAF-abcdefghijklmnopqrstuvwxyz01234",
+        "TELEGRAM=123456789:[REDACTED:telegram_bot_token]",
+    );
+    intact("at 12:AA:BB, mac 00:AA:BB:CC:DD:EE, ratio 123456789:AAA");
+}
+
+#[test]
+fn key_value_assignments() {
+    check("password=hunter2", "password=[REDACTED:password]");
+    check(
+        "db_password = 'correct horse battery staple' next",
+        "db_password = '[REDACTED:password]' next",
+    );
+    check(
+        r#"{"user": "bob", "password": "p a s s", "apiKey":"k-123"}"#,
+        r#"{"user": "bob", "password": "[REDACTED:password]", "apiKey":"[REDACTED:api_key]"}"#,
+    );
+    check(
+        r#"msg="{\"client_secret\": \"abc def\", \"n\": 1}""#,
+        r#"msg="{\"client_secret\": \"[REDACTED:client_secret]\", \"n\": 1}""#,
+    );
+    check(
+        "GET /login?user=bob&token=abc123&next=/home",
+        "GET /login?user=bob&token=[REDACTED:token]&next=/home",
+    );
+    check("secret: s3cr3t, other: 1", "secret: [REDACTED:secret], other: 1");
+    check(
+        "mysql -u root --password hunter2 -h db",
+        "mysql -u root --password [REDACTED:password] -h db",
+    );
+    check(
+        "mysql --password=hunter2 --db-pass=x",
+        "mysql --password=[REDACTED:password] --db-pass=[REDACTED:password]",
+    );
+    check(
+        "User(name=bob, passwd=ab)c)",
+        "User(name=bob, passwd=[REDACTED:password])c)",
+    );
+    check(
+        "f(password=p(x)y) SESSION_ID=4f3a:9b SessionToken=q",
+        "f(password=[REDACTED:password]) SESSION_ID=[REDACTED:session] SessionToken=[REDACTED:token]",
+    );
+    check("<password>hunter2</password>", "<password>[REDACTED:password]</password>");
+    check(
+        "Cookie: sid=abc; theme=dark\nnext",
+        "Cookie: [REDACTED:cookie]\nnext",
+    );
+    check(
+        "spring.datasource.password=pw X-Api-Key: k1 credentials => 'c'",
+        "spring.datasource.password=[REDACTED:password] X-Api-Key: [REDACTED:api_key] credentials => '[REDACTED:credential]'",
+    );
+    check("auth_token:=abc", "auth_token:=[REDACTED:token]");
+    check("PWD=abc123", "PWD=[REDACTED:password]");
+}
+
+#[test]
+fn assignments_that_are_not_secrets() {
+    intact("author=alice tokenizer_path=/models/tok.json passwords must be 12 characters long");
+    intact("token_type=Bearer secret_name=prod/db token_url=https://auth.example.com/token max_tokens=1024");
+    intact("session_timeout=30 password_file=/run/secrets/db KeyError: 'token' signature=3fa2c1");
+    intact("password=None password=null token= secret=${DB_SECRET} password=$DB_PASSWORD pw=*** ");
+    intact("PWD=/home/etl/project OLDPWD=/tmp GOOGLE_APPLICATION_CREDENTIALS=/secrets/sa.json");
+    intact("if token == expected: conn = connect(password=password) auth=self.auth");
+    intact("PASS: test_login\nFAIL: test_logout\npassed=10 failed=2 bypass=on");
+    intact("Token::new(x) secret://vault/path monkey=1 keyboard: 2 design=flat");
+}
+
+#[test]
+fn precision_guard_stays_byte_identical() {
+    intact(&format!("commit {GIT_SHA} (short {}) merged", &GIT_SHA[..7]));
+    intact(&format!("request_id={UUID} trace={UUID}"));
+    intact(&format!("sha256:{SHA256} image@sha256:{SHA256}"));
+    intact(&format!(
+        "sha512={}",
+        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+    ));
+    intact("s3://bucket/path/to/file-2024.parquet s3://aws-logs/AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/01/x.json.gz");
+    intact("gs://bucket/a/b.csv /var/lib/app/data.db C:\\Users\\etl\\out.txt ./rel/path.py");
+    intact("https://example.com/path?q=1&page=2 http://localhost:8080/health");
+    intact("2024-01-01T12:34:56.789Z 12:00:01 1700000000 3.14159 -42 0xdeadbeef");
+    intact("The token bucket refills; secrets are rotated; cookies are disabled; session started.");
+    intact("ünïcödé ✓ 日本語のテキスト password の説明 — em dash");
+}
+
+#[test]
+fn realistic_log_keeps_everything_but_the_secrets() {
+    let t = ghp();
+    let input = format!(
+        "2024-05-01T10:00:00.123Z INFO  etl.extract starting run_id={UUID} commit={GIT_SHA}\n\
+         2024-05-01T10:00:00.456Z INFO  etl.extract reading s3://raw-data/events/2024/05/01/part-0001.parquet (sha256:{SHA256})\n\
+         2024-05-01T10:00:01.000Z DEBUG botocore.credentials Found credentials in environment variables: AKIAIOSFODNN7EXAMPLE\n\
+         2024-05-01T10:00:01.200Z INFO  etl.load connecting to postgres://etl:Sup3r-S3cret@warehouse.internal:5432/dw?sslmode=require\n\
+         2024-05-01T10:00:02.000Z WARN  http.client retrying GET https://api.example.com/v1/items?page=2 (attempt 2/5)\n\
+         2024-05-01T10:00:02.500Z DEBUG http.client headers={{\"Authorization\": \"Bearer {JWT}\", \"Accept\": \"application/json\"}}\n\
+         {{\"ts\":\"2024-05-01T10:00:03Z\",\"level\":\"error\",\"msg\":\"push failed\",\"token\":\"{t}\",\"repo\":\"acme/etl\"}}\n\
+         Traceback (most recent call last):\n  \
+           File \"/opt/etl/load.py\", line 42, in load\n    \
+             conn = connect(dsn, password=password)\n\
+         psycopg2.OperationalError: FATAL:  password authentication failed for user \"etl\"\n\
+         2024-05-01T10:00:04.000Z INFO  notify posting to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX\n\
+         2024-05-01T10:00:05.000Z INFO  etl done: 1200 rows, 3.2s, see https://grafana.example.com/d/abc?orgId=1\n"
+    );
+    let expected = format!(
+        "2024-05-01T10:00:00.123Z INFO  etl.extract starting run_id={UUID} commit={GIT_SHA}\n\
+         2024-05-01T10:00:00.456Z INFO  etl.extract reading s3://raw-data/events/2024/05/01/part-0001.parquet (sha256:{SHA256})\n\
+         2024-05-01T10:00:01.000Z DEBUG botocore.credentials Found credentials in environment variables: [REDACTED:aws_access_key_id]\n\
+         2024-05-01T10:00:01.200Z INFO  etl.load connecting to postgres://etl:[REDACTED:url_password]@warehouse.internal:5432/dw?sslmode=require\n\
+         2024-05-01T10:00:02.000Z WARN  http.client retrying GET https://api.example.com/v1/items?page=2 (attempt 2/5)\n\
+         2024-05-01T10:00:02.500Z DEBUG http.client headers={{\"Authorization\": \"Bearer [REDACTED:bearer]\", \"Accept\": \"application/json\"}}\n\
+         {{\"ts\":\"2024-05-01T10:00:03Z\",\"level\":\"error\",\"msg\":\"push failed\",\"token\":\"[REDACTED:github_token]\",\"repo\":\"acme/etl\"}}\n\
+         Traceback (most recent call last):\n  \
+           File \"/opt/etl/load.py\", line 42, in load\n    \
+             conn = connect(dsn, password=password)\n\
+         psycopg2.OperationalError: FATAL:  password authentication failed for user \"etl\"\n\
+         2024-05-01T10:00:04.000Z INFO  notify posting to https://hooks.slack.com/services/[REDACTED:slack_webhook]\n\
+         2024-05-01T10:00:05.000Z INFO  etl done: 1200 rows, 3.2s, see https://grafana.example.com/d/abc?orgId=1\n"
+    );
+    check(&input, &expected);
+    // What was removed is the secrets, nothing else: the output without
+    // its markers is the input without its secrets.
+    let out = Scrubber::new().scrub(&input).into_owned();
+    let mut without_secrets = input.clone();
+    for secret in [
+        AWS_ID,
+        "Sup3r-S3cret",
+        JWT,
+        t.as_str(),
+        "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    ] {
+        without_secrets = without_secrets.replace(secret, "");
+    }
+    let mut without_markers = out.clone();
+    for name in ["aws_access_key_id", "url_password", "bearer", "github_token", "slack_webhook"] {
+        without_markers = without_markers.replace(&format!("[REDACTED:{name}]"), "");
+    }
+    assert_eq!(without_markers, without_secrets);
+}
+
+#[test]
+fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
+    // Deterministic pseudo-random text built from trigger fragments,
+    // separators and multi-byte characters.
+    let pieces = [
+        "AKIA", "ASIA", "aws", "ghp_", "github_pat_", "xoxb-", "xapp-", "sk-", "sk-ant-",
+        "k_live_", "eyJ", ".", "Bearer ", "-----BEGIN RSA PRIVATE KEY-----", "-----END",
+        "://", ":AA", "@", ":", "=", "\"", "'", "\\\"", "\\n", "\n", " ", "password", "Token",
+        "KEY", "sig", "é", "日本", "✓", "[REDACTED:", "]", "(", ")", "&", ";", ",", "--",
+        "<password>", "0123456789", "AbCdEfGhIjKlMnOpQrSt", "+/==", "hooks.slack.com/services/",
+        "AIza", "whsec_", "hf_", "npm_", "pypi-AgE", "ya29.", "GOCSPX-", "glpat-",
+    ];
+    let s = Scrubber::new();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..3000 {
+        let mut text = String::new();
+        for _ in 0..(state % 40) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+        }
+        let once = s.scrub(&text).into_owned();
+        let twice = s.scrub(&once);
+        assert_eq!(twice, once, "not idempotent for {text:?}");
+    }
+}
+
+// ---- keys, maps, environments, reports ----------------------------------
+
+#[test]
+fn secret_key_heuristic() {
+    let s = Scrubber::new();
+    for k in [
+        "password", "PASSWORD", "Password", "passwd", "pwd", "DB_PASS", "db-password",
+        "dbPassword", "secret", "CLIENT_SECRET", "clientSecret", "token", "auth_token",
+        "accessToken", "csrftoken", "api_key", "apiKey", "APIKey", "X-Api-Key", "apikey",
+        "access_key", "AWS_SECRET_ACCESS_KEY", "private_key", "private_key_id", "AccountKey",
+        "SharedAccessKey", "auth", "Authorization", "Proxy-Authorization", "credential",
+        "credentials", "session", "session_id", "JSESSIONID", "cookie", "Set-Cookie", "sig",
+        "X-Amz-Signature", "X-Amz-Security-Token", "spring.datasource.password", "passphrase",
+    ] {
+        assert!(s.is_secret_key(k), "{k} should be secret");
+    }
+    for k in [
+        "author", "authority", "tokenizer", "tokenizer_path", "max_tokens", "token_count",
+        "token_type", "token_url", "secret_name", "password_file", "session_timeout",
+        "KeyError", "key", "keys", "pass", "passed", "bypass", "signature", "public_key",
+        "primary_key", "OLDPWD", "monkey", "user", "sha", "is_secret", "oauth", "design",
+        "", "-",
+    ] {
+        assert!(!s.is_secret_key(k), "{k} should not be secret");
+    }
+}
+
+#[test]
+fn maps_are_scrubbed_by_key_and_by_value() {
+    let s = Scrubber::new();
+    let mut m = BTreeMap::new();
+    m.insert("db_password".to_string(), "hunter 2".to_string());
+    m.insert("Authorization".to_string(), "Bearer abc123".to_string());
+    m.insert("author".to_string(), "alice".to_string());
+    m.insert("dsn".to_string(), "postgres://u:pw@h/db".to_string());
+    m.insert("api_key".to_string(), "None".to_string());
+    m.insert("note".to_string(), format!("token {}", ghp()));
+    m.insert("session".to_string(), String::new());
+    s.scrub_map(&mut m);
+    assert_eq!(m["db_password"], "[REDACTED:password]");
+    assert_eq!(m["Authorization"], "Bearer [REDACTED:bearer]");
+    assert_eq!(m["author"], "alice");
+    assert_eq!(m["dsn"], "postgres://u:[REDACTED:url_password]@h/db");
+    assert_eq!(m["api_key"], "None");
+    assert_eq!(m["note"], "token [REDACTED:github_token]");
+    assert_eq!(m["session"], "");
+    let again = m.clone();
+    s.scrub_map(&mut m);
+    assert_eq!(m, again);
+}
+
+#[test]
+fn environment_dumps_are_scrubbed_in_order() {
+    let s = Scrubber::new();
+    let env = [
+        ("HOME", "/home/etl"),
+        ("PWD", "/home/etl/job"),
+        ("AWS_ACCESS_KEY_ID", AWS_ID),
+        ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
+        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/abcdefghijkl"),
+        ("GITHUB_TOKEN", "x"),
+        ("PATH", "/usr/bin:/bin"),
+    ];
+    let out = s.scrub_env(env);
+    let expect = [
+        ("HOME", "/home/etl"),
+        ("PWD", "/home/etl/job"),
+        ("AWS_ACCESS_KEY_ID", "[REDACTED:aws_access_key_id]"),
+        ("AWS_SECRET_ACCESS_KEY", "[REDACTED:aws_secret_access_key]"),
+        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/[REDACTED:slack_webhook]"),
+        ("GITHUB_TOKEN", "[REDACTED:token]"),
+        ("PATH", "/usr/bin:/bin"),
+    ];
+    let out: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(out, expect);
+}
+
+#[test]
+fn reports_are_scrubbed_in_every_field() {
+    let secret = ghp();
+    let mut r = Report::new(
+        "etl",
+        Severity::Error,
+        ReportKind::ProcessExit,
+        format!("push failed with {secret}"),
+    );
+    r.error_type = Some("HTTPError".into());
+    r.source_chain = vec![format!("caused by token={secret}")];
+    r.traceback = Some(format!("Traceback\n  token {secret}"));
+    r.frames = vec![Frame {
+        file: "https://u:pw@host/app.py".into(),
+        function: format!("call {secret}"),
+        line: Some(1),
+        module: Some(format!("m {secret}")),
+        in_app: true,
+    }];
+    r.logs = vec![LogLine {
+        at: r.occurred_at,
+        level: "INFO".into(),
+        target: "etl".into(),
+        message: format!("using {secret}"),
+    }];
+    r.context.insert("password".into(), "pw".into());
+    r.context.insert("commit".into(), GIT_SHA.into());
+    r.exit = Some(ExitInfo {
+        command: "mysql --password hunter2".into(),
+        duration_ms: 1,
+        ..ExitInfo::default()
+    });
+    r.stage = Some(format!("stage {secret}"));
+    r.run_id = Some(format!("run {secret}"));
+    r.fingerprint = format!("fp {secret}");
+    r.custom_fingerprint = Some(format!("cfp {secret}"));
+    r.cascade_source = Some(crate::model::CascadeSource {
+        flow: "up".into(),
+        report_id: r.id.clone(),
+        at: r.occurred_at,
+        summary: format!("up failed {secret}"),
+    });
+    r.diagnosis_error = Some(format!("llm said {secret}"));
+    Scrubber::new().scrub_report(&mut r);
+    let json = serde_json::to_string(&r).unwrap_or_default();
+    assert!(!json.is_empty());
+    assert!(!json.contains(&secret), "secret left in {json}");
+    assert!(!json.contains("hunter2") && !json.contains(":pw@"), "{json}");
+    assert_eq!(r.context["password"], "[REDACTED:password]");
+    assert_eq!(r.context["commit"], GIT_SHA);
+    assert_eq!(r.frames[0].function, "call [REDACTED:github_token]");
+    assert_eq!(r.error_type.as_deref(), Some("HTTPError"));
+}
+
+// ---- configuration ------------------------------------------------------
+
+#[test]
+fn user_patterns_and_keys() {
+    let c = cfg(
+        "  patterns:\n    - name: acme_key\n      regex: 'ACME-[0-9A-F]{8}'\n  keys: [x_internal, Tenant-Code]\n",
+    );
+    let s = Scrubber::from_config(&c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.scrub("id ACME-DEADBEEF and X-Internal-Ref: abc, tenantCode=42 ok"),
+        "id [REDACTED:acme_key] and X-Internal-Ref: [REDACTED:x_internal], tenantCode=[REDACTED:Tenant-Code] ok"
+    );
+    assert!(s.is_secret_key("MY_X_INTERNAL_ID"));
+    assert!(!Scrubber::new().is_secret_key("MY_X_INTERNAL_ID"));
+    // Built-ins still apply, and the result is stable.
+    let input = format!("{AWS_ID} ACME-0000FFFF");
+    let once = s.scrub(&input);
+    assert_eq!(once, "[REDACTED:aws_access_key_id] [REDACTED:acme_key]");
+    assert_eq!(s.scrub(&once), once);
+    assert!(matches!(s.scrub("nothing here"), Cow::Borrowed(_)));
+}
+
+#[test]
+fn invalid_user_regex_is_a_config_error_with_a_fix() {
+    let c = cfg(
+        "  patterns:\n    - name: ok\n      regex: 'a+'\n    - name: broken\n      regex: 'ACME-[0-9'\n",
+    );
+    let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("scrub.patterns[1].regex"));
+    assert!(err.message.contains("broken"), "{err}");
+    assert!(err.message.contains("unclosed"), "{err}");
+    assert!(err.fix.is_some(), "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("`scrub.patterns[1].regex`: scrub pattern `broken`"), "{text}");
+
+    let c = cfg("  patterns:\n    - name: empty\n      regex: 'x*'\n");
+    let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("scrub.patterns[0].regex"));
+    assert!(err.message.contains("empty string"), "{err}");
+
+    let c = cfg("  keys: ['--']\n");
+    let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("scrub.keys[0]"));
+}
+
+#[test]
+fn debug_names_rules_but_never_matches() {
+    let c = cfg("  patterns:\n    - name: acme_key\n      regex: 'ACME-[0-9A-F]{8}'\n");
+    let s = Scrubber::from_config(&c).unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.scrub("ACME-DEADBEEF");
+    let dbg = format!("{s:?}");
+    assert!(dbg.contains("acme_key"), "{dbg}");
+    assert!(!dbg.contains("DEADBEEF") && !dbg.contains("ACME-["), "{dbg}");
+    fn shareable<T: Send + Sync + Clone + 'static>(_: &T) {}
+    shareable(&s);
+}
+
+#[test]
+fn clean_text_is_borrowed() {
+    let s = Scrubber::new();
+    let text = "2024-05-01 INFO nothing to see here, key facts only\n".repeat(100);
+    assert!(matches!(s.scrub(&text), Cow::Borrowed(_)));
+    let mut owned = text.clone();
+    s.scrub_string(&mut owned);
+    assert_eq!(owned, text);
+}
