@@ -12,6 +12,7 @@ mod digest;
 mod feedback;
 mod fingerprint;
 mod playbook;
+mod scrub;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
@@ -41,6 +42,8 @@ enum Command {
         #[command(subcommand)]
         command: playbook::PlaybookCommand,
     },
+    /// Remove secrets from a file or standard input; print the result.
+    Scrub(scrub::ScrubArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,5 +73,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feedback(args) => feedback::run(args),
         Command::Digest(args) => digest::run(args),
         Command::Playbook { command } => playbook::run(command),
+        Command::Scrub(args) => scrub::run(args),
     }
 }

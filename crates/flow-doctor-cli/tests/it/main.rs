@@ -5,3 +5,4 @@ mod diagnose;
 mod digest;
 mod fingerprint;
 mod playbook;
+mod scrub;

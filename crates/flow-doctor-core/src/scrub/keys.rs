@@ -24,7 +24,11 @@ fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
         "sig" => "signature",
         // A signature is only secret in signed URLs and SAS strings: our
         // own `signature=3fa2...` (a grouping hash) is not.
-        "signature" if words.iter().any(|w| matches!(*w, "amz" | "goog" | "access")) => {
+        "signature"
+            if words
+                .iter()
+                .any(|w| matches!(*w, "amz" | "goog" | "access")) =>
+        {
             "signature"
         }
         "key" => match prev? {
@@ -120,8 +124,8 @@ const NON_SECRET_LAST: &[&str] = &[
 /// First words that turn the key into a flag or a number about secrets
 /// (`max_token`, `is_secret`, `use_auth`).
 const NON_SECRET_FIRST: &[&str] = &[
-    "max", "min", "num", "total", "is", "has", "use", "no", "skip", "enable", "disable",
-    "require", "requires",
+    "max", "min", "num", "total", "is", "has", "use", "no", "skip", "enable", "disable", "require",
+    "requires",
 ];
 
 /// The longest key [`classify`] looks at; longer ones are not secret keys.

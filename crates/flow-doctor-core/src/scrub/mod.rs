@@ -118,8 +118,9 @@ impl Scrubber {
             }
             let re = Regex::new(&p.regex).map_err(|e| {
                 ConfigError::new(format!(
-                    "scrub pattern `{}` is not a valid regular expression: {e}",
-                    p.name
+                    "scrub pattern `{}` is not a valid regular expression: {}",
+                    p.name,
+                    regex_error_gist(&e)
                 ))
                 .at_key(format!("scrub.patterns[{i}].regex"))
                 .with_fix(
@@ -153,11 +154,11 @@ impl Scrubber {
                 .max_by_key(|w| w.len())
                 .filter(|w| !w.is_empty())
             else {
-                return Err(ConfigError::new(format!(
-                    "scrub key `{k}` has no letters or digits"
-                ))
-                .at_key(format!("scrub.keys[{i}]"))
-                .with_fix("write a key name such as `session` or `x_internal_token`"));
+                return Err(
+                    ConfigError::new(format!("scrub key `{k}` has no letters or digits"))
+                        .at_key(format!("scrub.keys[{i}]"))
+                        .with_fix("write a key name such as `session` or `x_internal_token`"),
+                );
             };
             triggers.push(longest.to_ascii_lowercase());
             keys.push((marker_name(k), squashed));
@@ -354,6 +355,16 @@ impl fmt::Debug for Scrubber {
             .field("user_keys", &self.user.as_ref().map_or(0, |u| u.keys.len()))
             .finish()
     }
+}
+
+/// The `error: ...` line of a multi-line `regex` error (the rest is a
+/// caret diagram).
+fn regex_error_gist(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim_start().strip_prefix("error:"))
+        .map_or_else(|| text.clone(), |l| l.trim().to_string())
 }
 
 /// Whether `s` is exactly one `[REDACTED:name]` marker.

@@ -190,9 +190,15 @@ pub(super) struct Triggers {
 
 impl Triggers {
     pub(super) fn new() -> Self {
-        let long: Vec<String> = LONG_TRIGGERS.iter().map(|(l, _)| (*l).to_string()).collect();
+        let long: Vec<String> = LONG_TRIGGERS
+            .iter()
+            .map(|(l, _)| (*l).to_string())
+            .collect();
         let long_families = LONG_TRIGGERS.iter().map(|(_, f)| *f).collect();
-        let mut short: Vec<String> = SHORT_TRIGGERS.iter().map(|(l, _)| (*l).to_string()).collect();
+        let mut short: Vec<String> = SHORT_TRIGGERS
+            .iter()
+            .map(|(l, _)| (*l).to_string())
+            .collect();
         let mut short_families: Vec<Family> = SHORT_TRIGGERS.iter().map(|(_, f)| *f).collect();
         for w in KEY_WORDS {
             let mut title = w.to_string();
@@ -325,7 +331,9 @@ impl<'t, 's> Scan<'t, 's> {
                 }
             }
             Family::AwsKeyId => {
-                if word_start(b, s) && run(b, e, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) >= e + 16 {
+                if word_start(b, s)
+                    && run(b, e, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) >= e + 16
+                {
                     let end = e + 16;
                     if !b.get(end).is_some_and(u8::is_ascii_alphanumeric) {
                         self.push(s, end, "aws_access_key_id", prio::TOKEN);
@@ -358,7 +366,9 @@ impl<'t, 's> Scan<'t, 's> {
                 let kind_end = run(b, e, |c| c.is_ascii_alphabetic());
                 if b.get(kind_end) == Some(&b'/') {
                     let start = kind_end + 1;
-                    let end = run(b, start, |c| c.is_ascii_alphanumeric() || c == b'/' || c == b'_' || c == b'-');
+                    let end = run(b, start, |c| {
+                        c.is_ascii_alphanumeric() || c == b'/' || c == b'_' || c == b'-'
+                    });
                     if end - start >= 8 {
                         self.push(start, end, "slack_webhook", prio::TOKEN);
                     }
@@ -367,7 +377,9 @@ impl<'t, 's> Scan<'t, 's> {
             Family::DiscordWebhook => {
                 let before = &b[s.saturating_sub(40)..s];
                 if before.windows(7).any(|w| w == b"discord") {
-                    let end = run(b, e, |c| c.is_ascii_alphanumeric() || c == b'/' || c == b'_' || c == b'-');
+                    let end = run(b, e, |c| {
+                        c.is_ascii_alphanumeric() || c == b'/' || c == b'_' || c == b'-'
+                    });
                     if end - e >= 20 {
                         self.push(e, end, "discord_webhook", prio::TOKEN);
                     }
@@ -426,10 +438,16 @@ impl<'t, 's> Scan<'t, 's> {
 
     /// [`KeyOracle::secret_key_name`] for `text[ks..ie]`, remembering
     /// recent answers.
-    fn classify_cached(&mut self, ks: usize, ie: usize, keys: &'s impl KeyOracle) -> Option<&'s str> {
+    fn classify_cached(
+        &mut self,
+        ks: usize,
+        ie: usize,
+        keys: &'s impl KeyOracle,
+    ) -> Option<&'s str> {
         let b = self.b;
         let key = &b[ks..ie];
-        let slot = (key.len() ^ usize::from(key[0]) * 7 ^ usize::from(key[key.len() - 1]) * 31) & 15;
+        let slot =
+            (key.len() ^ (usize::from(key[0]) * 7) ^ (usize::from(key[key.len() - 1]) * 31)) & 15;
         let (cs, cl, verdict) = self.key_cache[slot];
         if cl == key.len() && cl > 0 && &b[cs..cs + cl] == key {
             return verdict;
@@ -499,7 +517,9 @@ impl<'t, 's> Scan<'t, 's> {
         if b.get(e) != Some(&b' ') {
             return;
         }
-        let label_end = run(b, e + 1, |c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' ');
+        let label_end = run(b, e + 1, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+        });
         if !b[label_end..].starts_with(b"-----") {
             return;
         }
@@ -569,12 +589,18 @@ impl<'t, 's> Scan<'t, 's> {
     /// access keys.
     fn aws_line(&mut self, at: usize) {
         let b = self.b;
-        let ls = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let ls = b[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
         if self.last_aws_line == Some(ls) {
             return;
         }
         self.last_aws_line = Some(ls);
-        let le = b[at..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| at + p);
+        let le = b[at..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |p| at + p);
         let mut i = ls;
         while i < le {
             if !is_aws_secret_char(b[i]) {
@@ -639,11 +665,8 @@ impl<'t, 's> Scan<'t, 's> {
         let after_key = p;
         p = run(b, p, is_blank);
         let spaced = p > after_key;
-        let value_start;
-        match b.get(p) {
-            _ if xml => {
-                value_start = after_key + 1;
-            }
+        let value_start = match b.get(p) {
+            _ if xml => after_key + 1,
             Some(b'=') => {
                 if b.get(p + 1) == Some(&b'=') {
                     return;
@@ -656,7 +679,7 @@ impl<'t, 's> Scan<'t, 's> {
                 // the token is empty.
                 let vs = run(b, p, is_blank);
                 let quote_next = b.get(vs).is_some_and(|c| matches!(c, b'"' | b'\''));
-                value_start = if spaced || quote_next { vs } else { p };
+                if spaced || quote_next { vs } else { p }
             }
             Some(b':') if !spaced || quoted => {
                 match b.get(p + 1) {
@@ -664,13 +687,11 @@ impl<'t, 's> Scan<'t, 's> {
                     Some(b'=') => p += 2,
                     _ => p += 1,
                 }
-                value_start = run(b, p, is_blank);
+                run(b, p, is_blank)
             }
-            Some(c) if flag && spaced && *c != b'-' && !is_line_end(*c) => {
-                value_start = p;
-            }
+            Some(c) if flag && spaced && *c != b'-' && !is_line_end(*c) => p,
             _ => return,
-        }
+        };
         let key = &self.text[ks..ie];
         let Some(name) = self.classify_cached(ks, ie, keys) else {
             return;
@@ -681,8 +702,8 @@ impl<'t, 's> Scan<'t, 's> {
         } else {
             // `-H "Authorization: token x"`: the header ends with the quote
             // that opened it.
-            let enclosing = (!quoted && is >= 1 && matches!(b[is - 1], b'"' | b'\''))
-                .then(|| b[is - 1]);
+            let enclosing =
+                (!quoted && is >= 1 && matches!(b[is - 1], b'"' | b'\'')).then(|| b[is - 1]);
             value_span(b, value_start, name, enclosing)
         };
         if vs >= ve {
@@ -801,7 +822,9 @@ pub(super) fn secret_part<'n>(
             let ce = if cname == name {
                 value.trim_end().len()
             } else {
-                run(b, cs, |c| !c.is_ascii_whitespace() && !b"\"',;&".contains(&c))
+                run(b, cs, |c| {
+                    !c.is_ascii_whitespace() && !b"\"',;&".contains(&c)
+                })
             };
             if value[cs..ce].starts_with(MARKER_PREFIX) || cs >= ce {
                 return None;
@@ -833,14 +856,15 @@ fn pem_body_without_end(b: &[u8], start: usize) -> usize {
             return i;
         };
         if b[j..].starts_with(b"Proc-Type:") || b[j..].starts_with(b"DEK-Info:") {
-            i = b[j..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| j + p);
+            i = b[j..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |p| j + p);
             after_header = true;
             continue;
         }
         let end = run(b, j, is_base64);
-        let at_line_end = end == b.len()
-            || is_line_end(b[end])
-            || b[end..].starts_with(b"\\n");
+        let at_line_end = end == b.len() || is_line_end(b[end]) || b[end..].starts_with(b"\\n");
         if end == j && after_header && at_line_end && end < b.len() {
             after_header = false;
             i = end;

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::config::{Config, Format};
 use crate::model::{ExitInfo, Frame, LogLine, ReportKind, Severity};
 
 const AWS_ID: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -40,11 +39,19 @@ fn intact(input: &str) {
     );
 }
 
-fn cfg(yaml: &str) -> ScrubConfig {
-    let text = format!("flow_name: t\nscrub:\n{yaml}");
-    Config::from_str_as(&text, Format::Yaml)
-        .unwrap_or_else(|e| panic!("test config invalid: {e}"))
-        .scrub
+/// A `scrub:` section built in code (the loader validates files; the
+/// scrubber must still refuse a bad section built any other way).
+fn cfg(patterns: &[(&str, &str)], keys: &[&str]) -> ScrubConfig {
+    ScrubConfig {
+        patterns: patterns
+            .iter()
+            .map(|(name, regex)| crate::config::ScrubPatternConfig {
+                name: (*name).to_string(),
+                regex: (*regex).to_string(),
+            })
+            .collect(),
+        keys: keys.iter().map(|k| (*k).to_string()).collect(),
+    }
 }
 
 // ---- families -----------------------------------------------------------
@@ -60,7 +67,9 @@ fn aws_access_key_ids() {
         "temporary [REDACTED:aws_access_key_id] in session",
     );
     // Too short, too long, lowercase, glued to a word: not key ids.
-    intact("AKIA1234 ASIAN markets AKIAIOSFODNN7EXAMPLEXX xAKIAIOSFODNN7EXAMPLE akiaiosfodnn7example");
+    intact(
+        "AKIA1234 ASIAN markets AKIAIOSFODNN7EXAMPLEXX xAKIAIOSFODNN7EXAMPLE akiaiosfodnn7example",
+    );
 }
 
 #[test]
@@ -124,12 +133,19 @@ fn azure_connection_strings_and_sas() {
 #[test]
 fn github_and_gitlab_tokens() {
     let t = ghp();
-    check(&format!("token {t} used"), "token [REDACTED:github_token] used");
+    check(
+        &format!("token {t} used"),
+        "token [REDACTED:github_token] used",
+    );
     for p in ["gho_", "ghu_", "ghs_", "ghr_"] {
         let tok = format!("{p}{}", "Zx9y".repeat(9));
         check(&format!("[{tok}]"), "[[REDACTED:github_token]]");
     }
-    let pat = format!("github_pat_11ABCDEFG0{}_{}", "aB3d".repeat(5), "Xy7z".repeat(14));
+    let pat = format!(
+        "github_pat_11ABCDEFG0{}_{}",
+        "aB3d".repeat(5),
+        "Xy7z".repeat(14)
+    );
     check(&format!("GH={pat}"), "GH=[REDACTED:github_token]");
     check(
         &format!("GITHUB_TOKEN={t}"),
@@ -162,7 +178,9 @@ fn slack_tokens_and_webhooks() {
         "https://discord.com/api/webhooks/123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz",
         "https://discord.com/api/webhooks/[REDACTED:discord_webhook]",
     );
-    intact("xoxo hugs, xoxb- alone, https://hooks.slack.com/ and https://example.com/api/webhooks/123456789012345678901234");
+    intact(
+        "xoxo hugs, xoxb- alone, https://hooks.slack.com/ and https://example.com/api/webhooks/123456789012345678901234",
+    );
 }
 
 #[test]
@@ -191,7 +209,9 @@ fn llm_and_payment_keys() {
         "[REDACTED:stripe_webhook_secret] verified",
     );
     // Publishable keys, kebab-case names, task ids: not secrets.
-    intact("pk_live_4eC39HqLyjWDarjtT1zdp7dc task-sk-1 disk-usage-monitor-prod-eu-west sk-learn-pipeline-transformer");
+    intact(
+        "pk_live_4eC39HqLyjWDarjtT1zdp7dc task-sk-1 disk-usage-monitor-prod-eu-west sk-learn-pipeline-transformer",
+    );
 }
 
 #[test]
@@ -247,7 +267,9 @@ fn authorization_headers() {
         "sent with bearer 0123456789abcdef0123 to api",
         "sent with bearer [REDACTED:bearer] to api",
     );
-    intact("requires a Bearer token; bearer authentication failed; Basic setup; the bearer-auth module");
+    intact(
+        "requires a Bearer token; bearer authentication failed; Basic setup; the bearer-auth module",
+    );
 }
 
 #[test]
@@ -257,10 +279,17 @@ fn pem_private_keys() {
         &format!("loaded key:\n{block}\nnext line"),
         "loaded key:\n-----BEGIN RSA PRIVATE KEY-----\n[REDACTED:private_key]\n-----END RSA PRIVATE KEY-----\nnext line",
     );
-    for label in ["EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "PRIVATE KEY"] {
+    for label in [
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "PRIVATE KEY",
+    ] {
         check(
             &format!("-----BEGIN {label}-----\r\nAAAA\r\nBBBB\r\n-----END {label}-----\r\n"),
-            &format!("-----BEGIN {label}-----\r\n[REDACTED:private_key]\r\n-----END {label}-----\r\n"),
+            &format!(
+                "-----BEGIN {label}-----\r\n[REDACTED:private_key]\r\n-----END {label}-----\r\n"
+            ),
         );
     }
     // Encrypted legacy headers, and a block cut off before its END line.
@@ -273,7 +302,9 @@ fn pem_private_keys() {
         "-----BEGIN PRIVATE KEY-----\n[REDACTED:private_key]\nthen the log goes on",
     );
     // Certificates and public keys are public.
-    intact("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----");
+    intact(
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----",
+    );
 }
 
 #[test]
@@ -290,7 +321,9 @@ fn passwords_in_urls() {
         "https://user:pa%40ss@example.com?x=1 and mongodb+srv://u:pw@c0.mongodb.net",
         "https://user:[REDACTED:url_password]@example.com?x=1 and mongodb+srv://u:[REDACTED:url_password]@c0.mongodb.net",
     );
-    intact("https://example.com/a?b=c ssh://git@github.com:22/o/r https://host:8443/x?email=a@b.c git@github.com:o/r.git");
+    intact(
+        "https://example.com/a?b=c ssh://git@github.com:22/o/r https://host:8443/x?email=a@b.c git@github.com:o/r.git",
+    );
     // Never across lines: the Python original's greedy rule ate whole logs.
     intact("see https://docs.example.com/setup\nuser: bob\nmail bob@example.com");
 }
@@ -327,7 +360,10 @@ fn key_value_assignments() {
         "GET /login?user=bob&token=abc123&next=/home",
         "GET /login?user=bob&token=[REDACTED:token]&next=/home",
     );
-    check("secret: s3cr3t, other: 1", "secret: [REDACTED:secret], other: 1");
+    check(
+        "secret: s3cr3t, other: 1",
+        "secret: [REDACTED:secret], other: 1",
+    );
     check(
         "mysql -u root --password hunter2 -h db",
         "mysql -u root --password [REDACTED:password] -h db",
@@ -344,7 +380,10 @@ fn key_value_assignments() {
         "f(password=p(x)y) SESSION_ID=4f3a:9b SessionToken=q",
         "f(password=[REDACTED:password]) SESSION_ID=[REDACTED:session] SessionToken=[REDACTED:token]",
     );
-    check("<password>hunter2</password>", "<password>[REDACTED:password]</password>");
+    check(
+        "<password>hunter2</password>",
+        "<password>[REDACTED:password]</password>",
+    );
     check(
         "Cookie: sid=abc; theme=dark\nnext",
         "Cookie: [REDACTED:cookie]\nnext",
@@ -360,7 +399,9 @@ fn key_value_assignments() {
 #[test]
 fn assignments_that_are_not_secrets() {
     intact("author=alice tokenizer_path=/models/tok.json passwords must be 12 characters long");
-    intact("token_type=Bearer secret_name=prod/db token_url=https://auth.example.com/token max_tokens=1024");
+    intact(
+        "token_type=Bearer secret_name=prod/db token_url=https://auth.example.com/token max_tokens=1024",
+    );
     intact("session_timeout=30 password_file=/run/secrets/db KeyError: 'token' signature=3fa2c1");
     intact("password=None password=null token= secret=${DB_SECRET} password=$DB_PASSWORD pw=*** ");
     intact("PWD=/home/etl/project OLDPWD=/tmp GOOGLE_APPLICATION_CREDENTIALS=/secrets/sa.json");
@@ -371,14 +412,19 @@ fn assignments_that_are_not_secrets() {
 
 #[test]
 fn precision_guard_stays_byte_identical() {
-    intact(&format!("commit {GIT_SHA} (short {}) merged", &GIT_SHA[..7]));
+    intact(&format!(
+        "commit {GIT_SHA} (short {}) merged",
+        &GIT_SHA[..7]
+    ));
     intact(&format!("request_id={UUID} trace={UUID}"));
     intact(&format!("sha256:{SHA256} image@sha256:{SHA256}"));
     intact(&format!(
         "sha512={}",
         "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
     ));
-    intact("s3://bucket/path/to/file-2024.parquet s3://aws-logs/AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/01/x.json.gz");
+    intact(
+        "s3://bucket/path/to/file-2024.parquet s3://aws-logs/AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/01/x.json.gz",
+    );
     intact("gs://bucket/a/b.csv /var/lib/app/data.db C:\\Users\\etl\\out.txt ./rel/path.py");
     intact("https://example.com/path?q=1&page=2 http://localhost:8080/health");
     intact("2024-01-01T12:34:56.789Z 12:00:01 1700000000 3.14159 -42 0xdeadbeef");
@@ -434,7 +480,13 @@ fn realistic_log_keeps_everything_but_the_secrets() {
         without_secrets = without_secrets.replace(secret, "");
     }
     let mut without_markers = out.clone();
-    for name in ["aws_access_key_id", "url_password", "bearer", "github_token", "slack_webhook"] {
+    for name in [
+        "aws_access_key_id",
+        "url_password",
+        "bearer",
+        "github_token",
+        "slack_webhook",
+    ] {
         without_markers = without_markers.replace(&format!("[REDACTED:{name}]"), "");
     }
     assert_eq!(without_markers, without_secrets);
@@ -445,12 +497,60 @@ fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
     // Deterministic pseudo-random text built from trigger fragments,
     // separators and multi-byte characters.
     let pieces = [
-        "AKIA", "ASIA", "aws", "ghp_", "github_pat_", "xoxb-", "xapp-", "sk-", "sk-ant-",
-        "k_live_", "eyJ", ".", "Bearer ", "-----BEGIN RSA PRIVATE KEY-----", "-----END",
-        "://", ":AA", "@", ":", "=", "\"", "'", "\\\"", "\\n", "\n", " ", "password", "Token",
-        "KEY", "sig", "é", "日本", "✓", "[REDACTED:", "]", "(", ")", "&", ";", ",", "--",
-        "<password>", "0123456789", "AbCdEfGhIjKlMnOpQrSt", "+/==", "hooks.slack.com/services/",
-        "AIza", "whsec_", "hf_", "npm_", "pypi-AgE", "ya29.", "GOCSPX-", "glpat-",
+        "AKIA",
+        "ASIA",
+        "aws",
+        "ghp_",
+        "github_pat_",
+        "xoxb-",
+        "xapp-",
+        "sk-",
+        "sk-ant-",
+        "k_live_",
+        "eyJ",
+        ".",
+        "Bearer ",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END",
+        "://",
+        ":AA",
+        "@",
+        ":",
+        "=",
+        "\"",
+        "'",
+        "\\\"",
+        "\\n",
+        "\n",
+        " ",
+        "password",
+        "Token",
+        "KEY",
+        "sig",
+        "é",
+        "日本",
+        "✓",
+        "[REDACTED:",
+        "]",
+        "(",
+        ")",
+        "&",
+        ";",
+        ",",
+        "--",
+        "<password>",
+        "0123456789",
+        "AbCdEfGhIjKlMnOpQrSt",
+        "+/==",
+        "hooks.slack.com/services/",
+        "AIza",
+        "whsec_",
+        "hf_",
+        "npm_",
+        "pypi-AgE",
+        "ya29.",
+        "GOCSPX-",
+        "glpat-",
     ];
     let s = Scrubber::new();
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -474,22 +574,80 @@ fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
 fn secret_key_heuristic() {
     let s = Scrubber::new();
     for k in [
-        "password", "PASSWORD", "Password", "passwd", "pwd", "DB_PASS", "db-password",
-        "dbPassword", "secret", "CLIENT_SECRET", "clientSecret", "token", "auth_token",
-        "accessToken", "csrftoken", "api_key", "apiKey", "APIKey", "X-Api-Key", "apikey",
-        "access_key", "AWS_SECRET_ACCESS_KEY", "private_key", "private_key_id", "AccountKey",
-        "SharedAccessKey", "auth", "Authorization", "Proxy-Authorization", "credential",
-        "credentials", "session", "session_id", "JSESSIONID", "cookie", "Set-Cookie", "sig",
-        "X-Amz-Signature", "X-Amz-Security-Token", "spring.datasource.password", "passphrase",
+        "password",
+        "PASSWORD",
+        "Password",
+        "passwd",
+        "pwd",
+        "DB_PASS",
+        "db-password",
+        "dbPassword",
+        "secret",
+        "CLIENT_SECRET",
+        "clientSecret",
+        "token",
+        "auth_token",
+        "accessToken",
+        "csrftoken",
+        "api_key",
+        "apiKey",
+        "APIKey",
+        "X-Api-Key",
+        "apikey",
+        "access_key",
+        "AWS_SECRET_ACCESS_KEY",
+        "private_key",
+        "private_key_id",
+        "AccountKey",
+        "SharedAccessKey",
+        "auth",
+        "Authorization",
+        "Proxy-Authorization",
+        "credential",
+        "credentials",
+        "session",
+        "session_id",
+        "JSESSIONID",
+        "cookie",
+        "Set-Cookie",
+        "sig",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+        "spring.datasource.password",
+        "passphrase",
     ] {
         assert!(s.is_secret_key(k), "{k} should be secret");
     }
     for k in [
-        "author", "authority", "tokenizer", "tokenizer_path", "max_tokens", "token_count",
-        "token_type", "token_url", "secret_name", "password_file", "session_timeout",
-        "KeyError", "key", "keys", "pass", "passed", "bypass", "signature", "public_key",
-        "primary_key", "OLDPWD", "monkey", "user", "sha", "is_secret", "oauth", "design",
-        "", "-",
+        "author",
+        "authority",
+        "tokenizer",
+        "tokenizer_path",
+        "max_tokens",
+        "token_count",
+        "token_type",
+        "token_url",
+        "secret_name",
+        "password_file",
+        "session_timeout",
+        "KeyError",
+        "key",
+        "keys",
+        "pass",
+        "passed",
+        "bypass",
+        "signature",
+        "public_key",
+        "primary_key",
+        "OLDPWD",
+        "monkey",
+        "user",
+        "sha",
+        "is_secret",
+        "oauth",
+        "design",
+        "",
+        "-",
     ] {
         assert!(!s.is_secret_key(k), "{k} should not be secret");
     }
@@ -527,7 +685,10 @@ fn environment_dumps_are_scrubbed_in_order() {
         ("PWD", "/home/etl/job"),
         ("AWS_ACCESS_KEY_ID", AWS_ID),
         ("AWS_SECRET_ACCESS_KEY", AWS_SECRET),
-        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/abcdefghijkl"),
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/abcdefghijkl",
+        ),
         ("GITHUB_TOKEN", "x"),
         ("PATH", "/usr/bin:/bin"),
     ];
@@ -537,7 +698,10 @@ fn environment_dumps_are_scrubbed_in_order() {
         ("PWD", "/home/etl/job"),
         ("AWS_ACCESS_KEY_ID", "[REDACTED:aws_access_key_id]"),
         ("AWS_SECRET_ACCESS_KEY", "[REDACTED:aws_secret_access_key]"),
-        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/[REDACTED:slack_webhook]"),
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/[REDACTED:slack_webhook]",
+        ),
         ("GITHUB_TOKEN", "[REDACTED:token]"),
         ("PATH", "/usr/bin:/bin"),
     ];
@@ -592,7 +756,10 @@ fn reports_are_scrubbed_in_every_field() {
     let json = serde_json::to_string(&r).unwrap_or_default();
     assert!(!json.is_empty());
     assert!(!json.contains(&secret), "secret left in {json}");
-    assert!(!json.contains("hunter2") && !json.contains(":pw@"), "{json}");
+    assert!(
+        !json.contains("hunter2") && !json.contains(":pw@"),
+        "{json}"
+    );
     assert_eq!(r.context["password"], "[REDACTED:password]");
     assert_eq!(r.context["commit"], GIT_SHA);
     assert_eq!(r.frames[0].function, "call [REDACTED:github_token]");
@@ -604,7 +771,8 @@ fn reports_are_scrubbed_in_every_field() {
 #[test]
 fn user_patterns_and_keys() {
     let c = cfg(
-        "  patterns:\n    - name: acme_key\n      regex: 'ACME-[0-9A-F]{8}'\n  keys: [x_internal, Tenant-Code]\n",
+        &[("acme_key", "ACME-[0-9A-F]{8}")],
+        &["x_internal", "Tenant-Code"],
     );
     let s = Scrubber::from_config(&c).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -623,35 +791,39 @@ fn user_patterns_and_keys() {
 
 #[test]
 fn invalid_user_regex_is_a_config_error_with_a_fix() {
-    let c = cfg(
-        "  patterns:\n    - name: ok\n      regex: 'a+'\n    - name: broken\n      regex: 'ACME-[0-9'\n",
-    );
+    let c = cfg(&[("ok", "a+"), ("broken", "ACME-[0-9")], &[]);
     let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("scrub.patterns[1].regex"));
     assert!(err.message.contains("broken"), "{err}");
-    assert!(err.message.contains("unclosed"), "{err}");
+    assert!(err.message.ends_with("unclosed character class"), "{err}");
     assert!(err.fix.is_some(), "{err}");
     let text = err.to_string();
-    assert!(text.starts_with("`scrub.patterns[1].regex`: scrub pattern `broken`"), "{text}");
+    assert!(
+        text.starts_with("scrub.patterns[1].regex: scrub pattern `broken`"),
+        "{text}"
+    );
 
-    let c = cfg("  patterns:\n    - name: empty\n      regex: 'x*'\n");
+    let c = cfg(&[("empty", "x*")], &[]);
     let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("scrub.patterns[0].regex"));
     assert!(err.message.contains("empty string"), "{err}");
 
-    let c = cfg("  keys: ['--']\n");
+    let c = cfg(&[], &["--"]);
     let err = Scrubber::from_config(&c).map(|_| ()).unwrap_err();
     assert_eq!(err.key.as_deref(), Some("scrub.keys[0]"));
 }
 
 #[test]
 fn debug_names_rules_but_never_matches() {
-    let c = cfg("  patterns:\n    - name: acme_key\n      regex: 'ACME-[0-9A-F]{8}'\n");
+    let c = cfg(&[("acme_key", "ACME-[0-9A-F]{8}")], &[]);
     let s = Scrubber::from_config(&c).unwrap_or_else(|e| panic!("{e}"));
     let _ = s.scrub("ACME-DEADBEEF");
     let dbg = format!("{s:?}");
     assert!(dbg.contains("acme_key"), "{dbg}");
-    assert!(!dbg.contains("DEADBEEF") && !dbg.contains("ACME-["), "{dbg}");
+    assert!(
+        !dbg.contains("DEADBEEF") && !dbg.contains("ACME-["),
+        "{dbg}"
+    );
     fn shareable<T: Send + Sync + Clone + 'static>(_: &T) {}
     shareable(&s);
 }
