@@ -62,9 +62,9 @@ fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
     Some(concept)
 }
 
-/// Last words that describe a secret without being one (`secret_name`,
-/// `token_url`, `session_timeout`, `password_file`).
-const NON_SECRET_LAST: &[&str] = &[
+/// Words that, after the secret word, describe a secret without being one
+/// (`secret_name`, `token_url`, `session.timeout.ms`, `password_file`).
+const NON_SECRET_AFTER: &[&str] = &[
     "name",
     "names",
     "type",
@@ -119,6 +119,47 @@ const NON_SECRET_LAST: &[&str] = &[
     "var",
     "variable",
     "strength",
+    "alg",
+    "algorithm",
+    "time",
+    "lifetime",
+    "interval",
+    "delay",
+    "retries",
+    "attempts",
+    "ms",
+    "secs",
+    "seconds",
+    "minutes",
+    "hours",
+    "days",
+    "bytes",
+    // `TokenValidator.java:42`, `auth.py:17`: a file and a line number.
+    "java",
+    "kt",
+    "scala",
+    "py",
+    "rb",
+    "rs",
+    "go",
+    "js",
+    "ts",
+    "cs",
+    "c",
+    "cc",
+    "cpp",
+    "h",
+    "php",
+    "sql",
+    "sh",
+    "yaml",
+    "yml",
+    "json",
+    "toml",
+    "log",
+    "txt",
+    "class",
+    "jar",
 ];
 
 /// First words that turn the key into a flag or a number about secrets
@@ -185,17 +226,18 @@ pub(super) fn classify(key: &str) -> Option<&'static str> {
     let words = &words[..count];
     // The last concept names it: `auth_token` is a token, `session_key`
     // a key, `aws_secret_access_key` what it says.
-    let concept = words
+    let (at, concept) = words
         .iter()
         .enumerate()
         .rev()
-        .find_map(|(i, w)| word_concept(w, words, i))?;
-    if words.len() > 1 {
-        let first = words[0];
-        let last = words[words.len() - 1];
-        if NON_SECRET_LAST.contains(&last) || NON_SECRET_FIRST.contains(&first) {
-            return None;
-        }
+        .find_map(|(i, w)| word_concept(w, words, i).map(|c| (i, c)))?;
+    // Words after it that describe it (`session.timeout.ms`,
+    // `token_expires_at`, `secret_name`), or a first word that makes the
+    // key a flag or a count (`max_token`, `is_secret`).
+    if words[at + 1..].iter().any(|w| NON_SECRET_AFTER.contains(w))
+        || (words.len() > 1 && NON_SECRET_FIRST.contains(&words[0]))
+    {
+        return None;
     }
     Some(concept)
 }
@@ -225,7 +267,8 @@ pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
     {
         return true;
     }
-    if v.bytes().all(|c| c == b'*') {
+    // Masked already, or a YAML block scalar indicator (`password: |`).
+    if v.bytes().all(|c| c == b'*') || matches!(v, "|" | "|-" | "|+" | ">" | ">-" | ">+") {
         return true;
     }
     // `${DB_PASSWORD}`, `$DB_PASSWORD`: a reference, not the value.
@@ -242,7 +285,7 @@ pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
     {
         return true;
     }
-    if is_path_like(v) {
+    if is_path_like(v) || is_placeholder(v) {
         return true;
     }
     // Code in a traceback: `connect(password=password)`,
@@ -260,6 +303,35 @@ pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
         }
     }
     false
+}
+
+/// A query parameter placeholder: `%s`, `%(token)s`, `?`, `:token`, `$1`.
+fn is_placeholder(v: &str) -> bool {
+    let ident =
+        |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    v == "%s"
+        || v == "?"
+        || v.strip_prefix("%(")
+            .and_then(|r| r.strip_suffix(")s"))
+            .is_some_and(ident)
+        || v.strip_prefix(':').is_some_and(ident)
+        || v.strip_prefix('$')
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Key concepts that are also everyday words in error messages
+/// (`token: expired`, `authorization: denied`): after a `:` an unquoted
+/// lowercase word is prose, not their value.
+pub(super) fn is_prose_prone(name: &str) -> bool {
+    matches!(
+        name,
+        "token" | "auth" | "authorization" | "session" | "credential" | "cookie" | "signature"
+    )
+}
+
+/// A lowercase word (`expired`, `denied`, `server`).
+pub(super) fn is_plain_word(v: &str) -> bool {
+    !v.is_empty() && v.len() <= 24 && v.bytes().all(|c| c.is_ascii_lowercase())
 }
 
 /// A filesystem path (`/run/secrets/db`, `~/.aws/credentials`,

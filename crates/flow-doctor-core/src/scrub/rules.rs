@@ -665,6 +665,7 @@ impl<'t, 's> Scan<'t, 's> {
         let after_key = p;
         p = run(b, p, is_blank);
         let spaced = p > after_key;
+        let colon = !xml && b.get(p) == Some(&b':') && b.get(p + 1) != Some(&b'=');
         let value_start = match b.get(p) {
             _ if xml => after_key + 1,
             Some(b'=') => {
@@ -710,6 +711,10 @@ impl<'t, 's> Scan<'t, 's> {
             return;
         }
         let value = &self.text[vs..ve];
+        let unquoted = vs == value_start;
+        if colon && unquoted && keys::is_prose_prone(name) && keys::is_plain_word(value) {
+            return;
+        }
         if let Some((cs, ce, cname)) = secret_part(key, name, value) {
             self.push(vs + cs, vs + ce, cname, prio::ASSIGNMENT);
         }
@@ -727,6 +732,10 @@ fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize,
         _ => false,
     };
     match b.get(vs) {
+        // `"secrets": ["a", "b"]`, `creds={"u": "x"}`: the whole structure.
+        Some(b'[' | b'{') if !b[vs..].starts_with(MARKER_PREFIX.as_bytes()) => {
+            (vs, balanced_end(b, vs))
+        }
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = vs + 1;
             let mut i = start;
@@ -768,20 +777,90 @@ fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize,
     }
 }
 
-/// `Bearer x`, `Basic x`, `Digest x`: a scheme word, spaces, a credential.
+/// `Bearer x`, `Basic x`, `Digest x`: a known scheme, spaces, a credential.
 fn has_scheme(b: &[u8], vs: usize) -> bool {
     let se = run(b, vs, |c| c.is_ascii_alphanumeric() || c == b'-');
     let cs = run(b, se, |c| c == b' ');
-    se > vs && cs > se && b.get(cs).is_some_and(|c| !c.is_ascii_whitespace())
+    se > vs
+        && cs > se
+        && b.get(cs).is_some_and(|c| !c.is_ascii_whitespace())
+        && is_auth_scheme(&b[vs..se])
 }
 
-/// End of an unquoted value.
+/// HTTP authentication schemes seen in `Authorization` headers.
+fn is_auth_scheme(word: &[u8]) -> bool {
+    const SCHEMES: &[&[u8]] = &[
+        b"bearer",
+        b"basic",
+        b"token",
+        b"digest",
+        b"negotiate",
+        b"ntlm",
+        b"bot",
+        b"apikey",
+        b"api-key",
+        b"key",
+        b"oauth",
+        b"hawk",
+        b"sharedkey",
+        b"ssws",
+        b"jwt",
+        b"dsn",
+        b"aws4-hmac-sha256",
+        b"splunk",
+        b"genieKey",
+        b"mutual",
+        b"hoba",
+        b"scram-sha-256",
+    ];
+    SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(word))
+}
+
+/// The end (exclusive) of the bracketed structure opening at `vs`, quotes
+/// respected; the end of the line when it is not closed on it.
+fn balanced_end(b: &[u8], vs: usize) -> usize {
+    let mut depth = 0u32;
+    let mut quote: Option<u8> = None;
+    let mut i = vs;
+    while i < b.len() && !is_line_end(b[i]) {
+        let c = b[i];
+        match quote {
+            Some(_) if c == b'\\' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'"' | b'\'' => quote = Some(c),
+                b'[' | b'{' | b'(' => depth += 1,
+                b']' | b'}' | b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    i.min(b.len())
+}
+
+/// End of an unquoted value. Inside brackets, quoted strings and commas
+/// belong to it (`SecretStr('x', y)`).
 fn unquoted_end(b: &[u8], vs: usize) -> usize {
     let mut depth = 0u32;
     let mut i = vs;
     while i < b.len() {
         match b[i] {
+            b' ' | b'\t' if depth > 0 => {}
             c if c.is_ascii_whitespace() => break,
+            q @ (b'"' | b'\'') if depth > 0 => {
+                match b[i + 1..].iter().position(|&c| c == q || is_line_end(c)) {
+                    Some(off) if b[i + 1 + off] == q => i += off + 1,
+                    _ => break,
+                }
+            }
+            b',' | b';' if depth > 0 => {}
             b'&' | b',' | b';' | b'"' | b'\'' | b'<' | b'>' | b'`' => break,
             b'\\' if b.get(i + 1).is_some_and(|c| b"nrt\"'\\".contains(c)) => break,
             b'(' | b'[' | b'{' => depth += 1,
@@ -810,7 +889,7 @@ pub(super) fn secret_part<'n>(
         let b = value.as_bytes();
         let scheme_end = run(b, 0, |c| c.is_ascii_alphanumeric() || c == b'-');
         let cs = run(b, scheme_end, |c| c == b' ');
-        if scheme_end > 0 && cs > scheme_end && cs < b.len() {
+        if scheme_end > 0 && cs > scheme_end && cs < b.len() && is_auth_scheme(&b[..scheme_end]) {
             let scheme = &value[..scheme_end];
             let cname = if scheme.eq_ignore_ascii_case("bearer") {
                 "bearer"

@@ -393,6 +393,18 @@ fn key_value_assignments() {
         "spring.datasource.password=[REDACTED:password] X-Api-Key: [REDACTED:api_key] credentials => '[REDACTED:credential]'",
     );
     check("auth_token:=abc", "auth_token:=[REDACTED:token]");
+    check(
+        "Config(db='x', api_token=SecretStr('abc', v=1), n=2)",
+        "Config(db='x', api_token=[REDACTED:token], n=2)",
+    );
+    check(
+        "[parameters: {'token_1': 'abc123secret'}]",
+        "[parameters: {'token_1': '[REDACTED:token]'}]",
+    );
+    check(
+        r#"{"secrets": ["a b", "c]"], "credentials": {"u": "x"}, "n": 1}"#,
+        r#"{"secrets": [REDACTED:secret], "credentials": [REDACTED:credential], "n": 1}"#,
+    );
     check("PWD=abc123", "PWD=[REDACTED:password]");
 }
 
@@ -404,10 +416,22 @@ fn assignments_that_are_not_secrets() {
     );
     intact("session_timeout=30 password_file=/run/secrets/db KeyError: 'token' signature=3fa2c1");
     intact("password=None password=null token= secret=${DB_SECRET} password=$DB_PASSWORD pw=*** ");
+    intact("private_key: |\n  -----BEGIN CERTIFICATE-----");
     intact("PWD=/home/etl/project OLDPWD=/tmp GOOGLE_APPLICATION_CREDENTIALS=/secrets/sa.json");
     intact("if token == expected: conn = connect(password=password) auth=self.auth");
     intact("PASS: test_login\nFAIL: test_logout\npassed=10 failed=2 bypass=on");
     intact("Token::new(x) secret://vault/path monkey=1 keyboard: 2 design=flat");
+    intact(
+        "\tat com.acme.auth.TokenValidator.validate(TokenValidator.java:42)\n  File \"auth.py:17\"",
+    );
+    intact(
+        "[SQL: SELECT * FROM users WHERE token = %(token_1)s AND password = ? AND auth = :auth]",
+    );
+    intact("pull access denied, may require authorization: server message: insufficient_scope");
+    intact("error: invalid token: expired; session: closed; credentials: missing");
+    intact(
+        "session.timeout.ms=45000 token_expires_at=2024-05-01 sig_alg=RS256 password_min_length=12",
+    );
 }
 
 #[test]
