@@ -305,11 +305,24 @@ pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
     false
 }
 
-/// A query parameter placeholder: `%s`, `%(token)s`, `?`, `:token`, `$1`.
+/// A placeholder: `<redacted>`, `<your-token>`, `REDACTED`, or a query
+/// parameter: `%s`, `%(token)s`, `?`, `:token`, `$1`.
 fn is_placeholder(v: &str) -> bool {
     let ident =
         |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
-    v == "%s"
+    let words = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|c| c.is_ascii_alphabetic() || b"_- ".contains(&c))
+    };
+    let bare = v.trim_matches(|c| c == '*' || c == '[' || c == ']');
+    v.strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .is_some_and(words)
+        || ["redacted", "hidden", "masked", "removed"]
+            .iter()
+            .any(|w| bare.eq_ignore_ascii_case(w))
+        || v == "%s"
         || v == "?"
         || v.strip_prefix("%(")
             .and_then(|r| r.strip_suffix(")s"))

@@ -417,6 +417,7 @@ fn assignments_that_are_not_secrets() {
     intact("session_timeout=30 password_file=/run/secrets/db KeyError: 'token' signature=3fa2c1");
     intact("password=None password=null token= secret=${DB_SECRET} password=$DB_PASSWORD pw=*** ");
     intact("private_key: |\n  -----BEGIN CERTIFICATE-----");
+    intact(r#"{"token": "<redacted>", "password": "REDACTED", "secret": "<your-secret-here>"}"#);
     intact("PWD=/home/etl/project OLDPWD=/tmp GOOGLE_APPLICATION_CREDENTIALS=/secrets/sa.json");
     intact("if token == expected: conn = connect(password=password) auth=self.auth");
     intact("PASS: test_login\nFAIL: test_logout\npassed=10 failed=2 bypass=on");
