@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod app;
 mod config_check;
 mod diagnose;
 mod digest;
@@ -13,6 +14,10 @@ mod feedback;
 mod fingerprint;
 mod playbook;
 mod scrub;
+mod history;
+mod report;
+mod run;
+mod status;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
@@ -26,6 +31,16 @@ struct Cli {
 enum Command {
     /// Parse failure text (FILE or stdin) and print its signature.
     Fingerprint(fingerprint::FingerprintArgs),
+    /// Run a command and report it if it fails (non-zero exit, signal, timeout).
+    Run(run::RunArgs),
+    /// Report a failure text from stdin or a file.
+    Report(report::ReportArgs),
+    /// List recent incidents with counts, decision and diagnosis.
+    History(history::HistoryArgs),
+    /// Show one incident with its decisions and actions.
+    Show(history::ShowArgs),
+    /// Today's counts seen / fired / suppressed by reason, per flow.
+    Status(status::StatusArgs),
     /// Validate configuration.
     Config {
         #[command(subcommand)]
@@ -66,6 +81,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
+        Command::History(args) => history::history(args),
+        Command::Show(args) => history::show(args),
+        Command::Status(args) => status::run(args),
         Command::Config {
             command: ConfigCommand::Check(args),
         } => config_check::run(args),

@@ -15,15 +15,26 @@ pub mod clock;
 pub mod config;
 pub mod diagnose;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod fingerprint;
+#[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
+pub mod log_adapter;
 pub mod memory;
 pub mod metadata;
 pub mod model;
+pub mod notifiers;
 pub mod notify;
+pub mod panic;
 pub mod remediate;
+pub mod ring;
+pub mod scope;
 pub mod scrub;
 pub mod store;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_layer;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
@@ -32,6 +43,7 @@ pub use async_trait::async_trait;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
+pub use engine::{Builder, FlowDoctor, FlushGuard, Outcome, ReportHandle, RetryPolicy, Stats};
 pub use diagnose::{DiagnoseContext, DiagnoseOutcome, Diagnoser};
 pub use error::{BoxError, Error, Result};
 pub use memory::MemoryStore;
@@ -42,5 +54,6 @@ pub use model::{
 };
 pub use notify::{Delivery, Digest, Incident, Link, Notification, Notifier, Route};
 pub use remediate::{RemediationContext, Remediator};
+pub use scope::scope;
 pub use scrub::Scrubber;
 pub use store::{Claim, Store};

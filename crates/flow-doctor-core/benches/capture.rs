@@ -1,0 +1,97 @@
+//! Capture-path benchmarks: the tracing layer's emit (enqueue) cost and the
+//! cost of `report()` on the calling thread, plus the full pipeline latency
+//! for a duplicate and a distinct failure on the in-memory store.
+//!
+//! `cargo bench -p flow-doctor-core --bench capture --features tracing`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use flow_doctor_core::{FlowDoctor, MemoryStore, Severity};
+use tracing_subscriber::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+#[error("orders.csv has no column `amount` (row {0})")]
+struct MissingColumn(u64);
+
+fn engine(capacity: usize) -> FlowDoctor {
+    FlowDoctor::builder("bench")
+        .store(Arc::new(MemoryStore::new()))
+        .queue_capacity(capacity)
+        .build()
+        .expect("engine")
+}
+
+fn layer_emit(c: &mut Criterion) {
+    c.bench_function("layer_emit_enqueue", |b| {
+        b.iter_custom(|iters| {
+            // A queue large enough that every event of this sample is enqueued.
+            let fd = engine(iters as usize + 16);
+            let subscriber = tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
+            let elapsed = tracing::subscriber::with_default(subscriber, || {
+                let start = Instant::now();
+                for i in 0..iters {
+                    tracing::error!(target: "etl::load", table = "orders", row = i, "load failed");
+                }
+                start.elapsed()
+            });
+            fd.flush(Duration::from_secs(600));
+            elapsed
+        })
+    });
+}
+
+fn report_call(c: &mut Criterion) {
+    let mut group = c.benchmark_group("report_call");
+    group.bench_function("duplicate", |b| {
+        b.iter_custom(|iters| {
+            let fd = engine(iters as usize + 16);
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(fd.report(&MissingColumn(7)));
+            }
+            let elapsed = start.elapsed();
+            fd.flush(Duration::from_secs(600));
+            elapsed
+        })
+    });
+    group.bench_function("distinct", |b| {
+        b.iter_custom(|iters| {
+            let fd = engine(iters as usize + 16);
+            let start = Instant::now();
+            for i in 0..iters {
+                std::hint::black_box(fd.report_message(Severity::Error, format!("failure kind {}", i.wrapping_mul(2654435761))));
+            }
+            let elapsed = start.elapsed();
+            fd.flush(Duration::from_secs(600));
+            elapsed
+        })
+    });
+    group.finish();
+}
+
+fn pipeline_latency(c: &mut Criterion) {
+    let mut group = c.benchmark_group("pipeline_memory");
+    let fd = engine(1 << 16);
+    group.bench_function("duplicate", |b| {
+        b.iter(|| fd.report(&MissingColumn(7)).wait(Duration::from_secs(10)))
+    });
+    let mut n = 0u64;
+    group.bench_function("distinct", |b| {
+        b.iter(|| {
+            n += 1;
+            fd.report_message(Severity::Error, format!("distinct failure {}", hex(n)))
+                .wait(Duration::from_secs(10))
+        })
+    });
+    group.finish();
+}
+
+/// Letters only, so message normalisation does not fold the numbers away.
+fn hex(n: u64) -> String {
+    format!("{n:x}").chars().map(|c| (b'g' + c.to_digit(16).unwrap_or(0) as u8) as char).collect()
+}
+
+criterion_group!(benches, layer_emit, report_call, pipeline_latency);
+criterion_main!(benches);

@@ -1,0 +1,566 @@
+//! Engine tests: the pipeline end to end on the in-memory store with
+//! recording notifiers and scripted diagnosers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::memory::MemoryStore;
+use crate::model::{ActionKind, ActionStatus, Category, DecisionKind, Diagnosis};
+use crate::notify::Notification;
+use crate::store::{ActionQuery, DecisionQuery, ReportQuery};
+use crate::testing::{ManualClock, RecordingNotifier, ScriptedDiagnoser};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()))
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy::new(3, Duration::from_millis(5))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("orders.csv has no column `amount`")]
+struct MissingColumn;
+
+#[derive(Debug, thiserror::Error)]
+#[error("connection refused to warehouse:5432")]
+struct Refused;
+
+fn outcome(h: &ReportHandle) -> Outcome {
+    h.wait(WAIT).expect("the worker answers")
+}
+
+#[test]
+fn a_failure_is_stored_fired_and_decided_once() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&MissingColumn));
+    assert_eq!(o.decision, DecisionKind::Fired, "{}", o.reason);
+    assert_eq!(o.reason, "delivered to recording");
+    assert!(!o.signature.is_empty());
+    let sent = notifier.take();
+    assert_eq!(sent.len(), 1);
+    let Notification::Incident(incident) = &sent[0] else {
+        panic!("expected an incident, got {:?}", sent[0]);
+    };
+    assert_eq!(incident.report.message, "orders.csv has no column `amount`");
+    assert!(incident.report.error_type.as_deref().unwrap().ends_with("MissingColumn"));
+    assert!(incident.report.context["reported_at"].contains("engine/tests.rs"));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let stored = store.get_report(&o.report_id).await.unwrap().unwrap();
+        assert_eq!(stored.signature, o.signature);
+        let decisions = store
+            .decisions(&DecisionQuery {
+                report_id: Some(o.report_id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(decisions[0].kind, DecisionKind::Fired);
+        let actions = store
+            .actions(&ActionQuery {
+                report_id: Some(o.report_id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].kind, ActionKind::Notify);
+        assert_eq!(actions[0].status, ActionStatus::Succeeded);
+    });
+}
+
+#[test]
+fn repeats_within_the_cooldown_are_counted_not_renotified() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    let clock = clock();
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .clock(clock.clone())
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let first = outcome(&fd.report(&MissingColumn));
+    assert_eq!(first.decision, DecisionKind::Fired);
+    for n in 2..=3 {
+        clock.advance(chrono::Duration::minutes(10));
+        let o = outcome(&fd.report(&MissingColumn));
+        assert_eq!(o.decision, DecisionKind::Deduped, "{}", o.reason);
+        assert_eq!(o.incident_id, first.report_id);
+        assert_eq!(o.dedup_count, n);
+    }
+    assert_eq!(notifier.take().len(), 1);
+
+    // Past the cooldown (60 min from the first occurrence) it fires again,
+    // as a recurrence of the earlier incident.
+    clock.advance(chrono::Duration::minutes(45));
+    let again = outcome(&fd.report(&MissingColumn));
+    assert_eq!(again.decision, DecisionKind::Fired, "{}", again.reason);
+    let sent = notifier.take();
+    let Notification::Incident(incident) = &sent[0] else {
+        panic!("expected an incident");
+    };
+    let rec = incident.recurrence.as_ref().expect("a recurrence");
+    assert_eq!(rec.previous_incident, first.report_id);
+    assert_eq!(rec.incidents, 2);
+    assert_eq!(rec.occurrences, 4);
+}
+
+#[test]
+fn filters_explain_why_nothing_was_sent() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier_with_route(
+            Arc::new(notifier.clone()),
+            Route::new().notify_on_category([Category::Code]),
+        )
+        .diagnoser(Arc::new(ScriptedDiagnoser::answer(Diagnosis::new(
+            Category::Infra,
+            "the warehouse is down",
+            0.9,
+        ))))
+        .build()
+        .unwrap();
+    let warn = outcome(&fd.report_message(Severity::Warning, "slow query"));
+    assert_eq!(warn.decision, DecisionKind::SeverityFiltered);
+    assert_eq!(
+        warn.reason,
+        "no notifier accepts severity warning (recording: error/critical)"
+    );
+    let infra = outcome(&fd.report(&Refused));
+    assert_eq!(infra.decision, DecisionKind::CategoryFiltered);
+    assert_eq!(infra.reason, "no notifier accepts category INFRA");
+    assert_eq!(notifier.delivered(), 0);
+
+    let quiet = FlowDoctor::builder("etl").build().unwrap();
+    let o = outcome(&quiet.report(&Refused));
+    assert_eq!(o.decision, DecisionKind::NoNotifiers);
+}
+
+#[test]
+fn downstream_failures_after_an_upstream_failure_are_cascades() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = clock();
+    let upstream = FlowDoctor::builder("extract")
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let notifier = RecordingNotifier::new();
+    let downstream = FlowDoctor::builder("load")
+        .store(store.clone())
+        .clock(clock.clone())
+        .dependencies(["extract"])
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+
+    let up = outcome(&upstream.report(&Refused));
+    clock.advance(chrono::Duration::minutes(5));
+    let down = outcome(&downstream.report(&MissingColumn));
+    assert_eq!(down.decision, DecisionKind::CascadeSuppressed, "{}", down.reason);
+    assert!(down.reason.contains("upstream flow `extract` failed"), "{}", down.reason);
+    assert!(down.reason.contains(up.report_id.as_str()));
+    assert_eq!(notifier.delivered(), 0);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let stored = store.get_report(&down.report_id).await.unwrap().unwrap();
+        assert_eq!(stored.cascade_source.unwrap().report_id, up.report_id);
+        let digest = store.pending_digest(None).await.unwrap();
+        assert_eq!(digest.len(), 1);
+        assert_eq!(digest[0].reason, DecisionKind::CascadeSuppressed);
+    });
+
+    // Once the upstream flow succeeded, a downstream failure is its own incident.
+    clock.advance(chrono::Duration::minutes(1));
+    outcome(&upstream.notify_success("extract done"));
+    clock.advance(chrono::Duration::minutes(1));
+    let later = outcome(&downstream.report(&Refused));
+    assert_eq!(later.decision, DecisionKind::Fired, "{}", later.reason);
+}
+
+#[test]
+fn a_flaky_notifier_delivers_after_retries_and_a_dead_one_loses_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let flaky = RecordingNotifier::named("flaky").failing_with([
+        Error::transient("flaky", "502 bad gateway"),
+        Error::rate_limited("flaky", Some(Duration::from_millis(10))),
+    ]);
+    let dead = RecordingNotifier::named("dead").always_failing();
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .retry_policy(fast_retry())
+        .notifier(Arc::new(flaky.clone()))
+        .notifier(Arc::new(dead.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&MissingColumn));
+    assert_eq!(o.decision, DecisionKind::Fired);
+    assert!(o.reason.starts_with("delivered to flaky; failed: dead ("), "{}", o.reason);
+    assert_eq!(flaky.delivered(), 1);
+    assert_eq!(flaky.attempts(), 3);
+    assert_eq!(dead.attempts(), 3);
+
+    let only_dead = FlowDoctor::builder("etl2")
+        .store(store.clone())
+        .retry_policy(fast_retry())
+        .notifier(Arc::new(dead.clone()))
+        .build()
+        .unwrap();
+    let lost = outcome(&only_dead.report(&Refused));
+    assert_eq!(lost.decision, DecisionKind::DeliveryFailed, "{}", lost.reason);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pending = store.pending_digest(None).await.unwrap();
+        let ids: Vec<_> = pending.iter().map(|e| (&e.report_id, e.channel.as_deref(), e.reason)).collect();
+        assert!(ids.contains(&(&o.report_id, Some("dead"), DecisionKind::DeliveryFailed)));
+        assert!(ids.contains(&(&lost.report_id, Some("dead"), DecisionKind::DeliveryFailed)));
+        let failed = store
+            .actions(&ActionQuery {
+                report_id: Some(lost.report_id.clone()),
+                status: Some(ActionStatus::Failed),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].attempts, 3);
+        assert!(failed[0].detail.contains("scripted outage"), "{}", failed[0].detail);
+    });
+}
+
+#[test]
+fn daily_limits_hold_back_into_the_digest_but_criticals_are_exempt() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::named("alerts");
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .notifier_with_route(Arc::new(notifier.clone()), Route::new().daily_limit(Some(1)))
+        .build()
+        .unwrap();
+    assert_eq!(outcome(&fd.report(&MissingColumn)).decision, DecisionKind::Fired);
+    let held = outcome(&fd.report(&Refused));
+    assert_eq!(held.decision, DecisionKind::RateLimited, "{}", held.reason);
+    assert_eq!(
+        held.reason,
+        "daily limit reached on every eligible channel; held back from alerts (daily limit 1 reached)"
+    );
+    let critical = outcome(&fd.report_message(Severity::Critical, "warehouse credentials revoked"));
+    assert_eq!(critical.decision, DecisionKind::Fired);
+    assert_eq!(notifier.delivered(), 2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pending = rt.block_on(store.pending_digest(None)).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].report_id, held.report_id);
+    assert_eq!(pending[0].reason, DecisionKind::RateLimited);
+}
+
+/// A notifier that panics: the engine records it and carries on.
+struct Panicking;
+
+#[async_trait::async_trait]
+impl Notifier for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+    async fn notify(&self, _: &Notification) -> crate::Result<crate::notify::Delivery> {
+        panic!("bug in a notifier")
+    }
+}
+
+#[test]
+fn a_panicking_notifier_never_takes_the_host_down() {
+    let fd = FlowDoctor::builder("etl")
+        .retry_policy(fast_retry())
+        .notifier(Arc::new(Panicking))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&Refused));
+    assert_eq!(o.decision, DecisionKind::DeliveryFailed);
+    assert!(o.reason.contains("the notifier panicked"), "{}", o.reason);
+}
+
+#[test]
+fn diagnoses_are_stored_and_failures_raise_one_critical_alert() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    let mut diagnosis = Diagnosis::new(Category::Data, "the input lost a column", 0.92);
+    diagnosis.remediation = "ask the upstream team".into();
+    let outcomes = vec![
+        Ok(crate::diagnose::DiagnoseOutcome::Diagnosed(diagnosis)),
+        Err(Error::transient("llm", "503 from the provider")),
+        Err(Error::transient("llm", "503 from the provider")),
+        Err(Error::transient("llm", "503 from the provider")),
+        Err(Error::transient("llm", "503 from the provider")),
+    ];
+    let mut cfg = Config::new("etl");
+    cfg.diagnosis.alert_after_failures = 3;
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .diagnoser(Arc::new(ScriptedDiagnoser::outcomes(outcomes)))
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let first = outcome(&fd.report(&MissingColumn));
+    assert_eq!(first.diagnosis.as_ref().unwrap().category, Category::Data);
+    for i in 0..4 {
+        let o = outcome(&fd.report_message(Severity::Error, format!("failure number {i} of a new kind {}", "x".repeat(i + 1))));
+        assert!(o.diagnosis.is_none());
+    }
+    assert!(fd.flush(WAIT));
+    let sent = notifier.take();
+    let alerts: Vec<_> = sent
+        .iter()
+        .filter_map(|n| n.report())
+        .filter(|r| r.severity == Severity::Critical)
+        .collect();
+    assert_eq!(alerts.len(), 1, "exactly one alert: {alerts:#?}");
+    assert!(alerts[0].message.starts_with("diagnosis unavailable for 3 consecutive reports"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let stored = store.get_diagnosis(&first.report_id).await.unwrap().unwrap();
+        assert_eq!(stored.root_cause, "the input lost a column");
+        let reports = store
+            .list_reports(&ReportQuery {
+                flow: Some("etl".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let failed: Vec<_> = reports.iter().filter(|r| r.diagnosis_error.is_some()).collect();
+        assert_eq!(failed.len(), 4);
+        assert!(failed[0].diagnosis_error.as_ref().unwrap().contains("503 from the provider"));
+    });
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_without_blocking() {
+    let fd = FlowDoctor::builder("etl").queue_capacity(4).build().unwrap();
+    let handles: Vec<_> = (0..1000)
+        .map(|i| fd.report_message(Severity::Error, format!("failure {i}")))
+        .collect();
+    assert!(fd.flush(WAIT));
+    let stats = fd.stats();
+    assert_eq!(stats.captured, 1000);
+    assert!(stats.dropped > 0, "{stats:?}");
+    assert_eq!(stats.dropped + stats.processed, 1000, "{stats:?}");
+    let dropped = handles
+        .iter()
+        .filter(|h| h.try_outcome().is_some_and(|o| o.decision == DecisionKind::Dropped))
+        .count() as u64;
+    assert_eq!(dropped, stats.dropped);
+}
+
+#[test]
+fn scopes_guards_and_secrets() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let result: std::result::Result<(), MissingColumn> = crate::scope()
+        .stage("load")
+        .run_id("run-7")
+        .set("table", "orders")
+        .run(|| fd.guard(|| Err(MissingColumn)));
+    assert!(result.is_err(), "guard hands the error back");
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB";
+    let _ = fd.guard(|| -> std::result::Result<(), std::io::Error> {
+        Err(std::io::Error::other(format!("push failed with token {token}")))
+    });
+    assert!(fd.flush(WAIT));
+    let sent = notifier.take();
+    assert_eq!(sent.len(), 2);
+    let first = sent[0].report().unwrap();
+    assert_eq!(first.stage.as_deref(), Some("load"));
+    assert_eq!(first.run_id.as_deref(), Some("run-7"));
+    assert_eq!(first.context["table"], "orders");
+    let second = sent[1].report().unwrap();
+    let json = serde_json::to_string(second).unwrap();
+    assert!(!json.contains(token), "secret leaked: {json}");
+    assert!(second.message.contains("[REDACTED"), "{}", second.message);
+}
+
+#[test]
+fn a_guarded_panic_is_reported_and_resumed() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let caught = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        fd.guard(|| -> std::result::Result<(), MissingColumn> { panic!("index 7 out of range") })
+    }));
+    assert!(caught.is_err(), "the panic continues to unwind");
+    assert!(fd.flush(WAIT));
+    let sent = notifier.take();
+    let report = sent[0].report().unwrap();
+    assert_eq!(report.kind, ReportKind::Panic);
+    assert_eq!(report.severity, Severity::Critical);
+    assert_eq!(report.message, "index 7 out of range");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_async_reports_errors_and_the_async_outcome_arrives() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let r = fd
+        .guard_async(async {
+            tokio::task::yield_now().await;
+            Err::<(), _>(Refused)
+        })
+        .await;
+    assert!(r.is_err());
+    let h = fd.report_message(Severity::Error, "async path");
+    let o = h.outcome().await;
+    assert_eq!(o.decision, DecisionKind::Fired);
+    let monitored = fd.monitor(|x: u32| if x > 1 { Err(Refused) } else { Ok(x) });
+    assert_eq!(monitored(1).unwrap(), 1);
+    assert!(monitored(2).is_err());
+    let fd2 = fd.clone();
+    tokio::task::spawn_blocking(move || fd2.flush(WAIT)).await.unwrap();
+    assert_eq!(notifier.delivered(), 3);
+}
+
+#[test]
+fn success_pings_reach_only_opted_in_channels() {
+    let store = Arc::new(MemoryStore::new());
+    let pings = RecordingNotifier::named("pings");
+    let alerts = RecordingNotifier::named("alerts");
+    let mut cfg = Config::new("etl");
+    cfg.capture.success_pings = true;
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .notifier_with_route(Arc::new(pings.clone()), Route::new().success(true))
+        .notifier(Arc::new(alerts.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.notify_success("loaded 1200 rows"));
+    assert_eq!(o.decision, DecisionKind::Fired);
+    assert_eq!(pings.delivered(), 1);
+    assert_eq!(alerts.delivered(), 0);
+    let off = FlowDoctor::builder("etl")
+        .store(store)
+        .notifier_with_route(Arc::new(pings.clone()), Route::new().success(true))
+        .build()
+        .unwrap();
+    let o = outcome(&off.notify_success("again"));
+    assert_eq!(o.decision, DecisionKind::NoNotifiers);
+    assert!(o.reason.contains("success pings are off"));
+}
+
+/// Records the remediation it is asked for and returns a dry-run action.
+struct DryRunRemediator;
+
+#[async_trait::async_trait]
+impl Remediator for DryRunRemediator {
+    fn name(&self) -> &str {
+        "dry"
+    }
+    async fn remediate(
+        &self,
+        report: &Report,
+        diagnosis: &Diagnosis,
+        _ctx: &crate::remediate::RemediationContext,
+    ) -> crate::Result<Vec<crate::model::Action>> {
+        Ok(vec![crate::model::Action::new(
+            report,
+            ActionKind::Remediate,
+            "restart-warehouse",
+            ActionStatus::DryRun,
+            format!("would restart for {}", diagnosis.category),
+        )])
+    }
+}
+
+#[test]
+fn remediation_actions_are_stored_and_announced() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .diagnoser(Arc::new(ScriptedDiagnoser::answer(Diagnosis::new(Category::Infra, "warehouse down", 0.95))))
+        .remediator(Arc::new(DryRunRemediator))
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&Refused));
+    assert!(fd.flush(WAIT));
+    let sent = notifier.take();
+    assert_eq!(sent.len(), 2);
+    let Notification::Remediation(notice) = &sent[1] else {
+        panic!("expected a remediation notice, got {:?}", sent[1]);
+    };
+    assert_eq!(notice.action.detail, "would restart for INFRA");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let remediations = rt
+        .block_on(store.actions(&ActionQuery {
+            report_id: Some(o.report_id.clone()),
+            kind: Some(ActionKind::Remediate),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(remediations.len(), 1);
+    assert_eq!(remediations[0].status, ActionStatus::DryRun);
+}
+
+/// Issue 3, acceptance 4: an error storm of 1,000,000 tracing events from
+/// two threads never blocks the threads (a full queue drops and counts)
+/// and the counters add up exactly. Memory stays bounded: the queue is
+/// bounded and the in-memory store evicts beyond its capacity.
+#[cfg(feature = "tracing")]
+#[test]
+fn an_error_storm_drops_and_counts_exactly() {
+    use tracing_subscriber::prelude::*;
+    const PER_THREAD: u64 = 500_000;
+    let fd = FlowDoctor::builder("storm")
+        .store(Arc::new(MemoryStore::with_capacity(10_000)))
+        .queue_capacity(4096)
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let fd = fd.clone();
+            std::thread::spawn(move || {
+                let subscriber =
+                    tracing_subscriber::registry().with(crate::tracing_layer::layer(&fd));
+                tracing::subscriber::with_default(subscriber, || {
+                    for i in 0..PER_THREAD {
+                        tracing::error!(target: "etl::storm", thread = t, i, "warehouse unreachable");
+                    }
+                });
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(fd.flush(Duration::from_secs(120)), "the worker drains the queue");
+    let stats = fd.stats();
+    assert_eq!(stats.captured, 2 * PER_THREAD);
+    assert_eq!(stats.dropped + stats.processed, 2 * PER_THREAD, "{stats:?}");
+    assert!(stats.processed > 0);
+    let decided: u64 = stats.decisions.values().sum();
+    assert_eq!(decided, stats.processed, "one decision per processed report: {stats:?}");
+}

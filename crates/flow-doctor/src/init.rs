@@ -1,0 +1,146 @@
+//! Building a [`FlowDoctor`] from a [`Config`]: the store, the notifiers
+//! of `notify:` (console when empty), the diagnoser and the remediator,
+//! each from the stage crate its cargo feature enables.
+
+use std::sync::Arc;
+
+use flow_doctor_core::config::{ChannelConfig, Config, ConsoleConfig, StoreKind};
+use flow_doctor_core::{Error, FlowDoctor, MemoryStore, Notifier, Result, Route, Store};
+
+/// Opens the store `config.store` names.
+///
+/// `type: sqlite` needs the `sqlite` feature; `type: memory` always works.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    match config.store.kind {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreKind::Sqlite => {
+            #[cfg(feature = "sqlite")]
+            {
+                Ok(Arc::new(flow_doctor_storage::SqliteStore::from_config(&config.store)?))
+            }
+            #[cfg(not(feature = "sqlite"))]
+            {
+                Err(Error::config(
+                    "store",
+                    "`store.type: sqlite` needs the `sqlite` cargo feature of flow-doctor; enable it or use `type: memory`",
+                ))
+            }
+        }
+    }
+}
+
+/// The notifiers of `config.notify` with their routes, in order. An empty
+/// `notify:` means the console.
+pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
+    let default_console = [ChannelConfig::Console(ConsoleConfig::default())];
+    let channels: &[ChannelConfig] = if config.notify.is_empty() {
+        &default_console
+    } else {
+        &config.notify
+    };
+    let mut out = Vec::with_capacity(channels.len());
+    for channel in channels {
+        let route = channel.route().to_route(channel.kind(), &config.rate_limits);
+        let notifier = match flow_doctor_core::notifiers::local_notifier(channel) {
+            Some(n) => n,
+            None => network_notifier(channel, config)?,
+        };
+        out.push((notifier, route));
+    }
+    Ok(out)
+}
+
+#[cfg(any(
+    feature = "github",
+    feature = "slack",
+    feature = "email",
+    feature = "telegram",
+    feature = "webhook"
+))]
+fn network_notifier(channel: &ChannelConfig, config: &Config) -> Result<Arc<dyn Notifier>> {
+    flow_doctor_notify::build(channel, config)?.ok_or_else(|| {
+        Error::config(
+            "notify",
+            format!("no notifier for channel type `{}`", channel.kind()),
+        )
+    })
+}
+
+#[cfg(not(any(
+    feature = "github",
+    feature = "slack",
+    feature = "email",
+    feature = "telegram",
+    feature = "webhook"
+)))]
+fn network_notifier(channel: &ChannelConfig, _config: &Config) -> Result<Arc<dyn Notifier>> {
+    Err(Error::config(
+        "notify",
+        format!(
+            "channel type `{}` needs the `{}` cargo feature of flow-doctor",
+            channel.kind(),
+            channel.kind()
+        ),
+    ))
+}
+
+/// Builds and starts the engine from configuration, after checking every
+/// notifier's credentials (a rejected token fails here; an unreachable
+/// network does not).
+pub fn init(config: &Config) -> Result<FlowDoctor> {
+    let store = open_store(config)?;
+    let channels = notifiers(config)?;
+    check_notifiers(&channels)?;
+    let mut builder = FlowDoctor::builder(config.flow_name.clone())
+        .config(config)
+        .store(store);
+    for (notifier, route) in channels {
+        builder = builder.notifier_with_route(notifier, route);
+    }
+    #[cfg(feature = "diagnosis")]
+    if let Some(d) = flow_doctor_diagnosis::from_config(config)? {
+        builder = builder.diagnoser(d);
+    }
+    #[cfg(not(feature = "diagnosis"))]
+    if config.diagnosis.provider != flow_doctor_core::config::LlmProvider::None {
+        return Err(Error::config(
+            "diagnosis",
+            "`diagnosis.provider` needs the `diagnosis` cargo feature of flow-doctor",
+        ));
+    }
+    #[cfg(feature = "remediation")]
+    if let Some(r) = flow_doctor_remediation::from_config(config)? {
+        builder = builder.remediator(r);
+    }
+    #[cfg(not(feature = "remediation"))]
+    if config.remediation.enabled {
+        return Err(Error::config(
+            "remediation",
+            "`remediation.enabled` needs the `remediation` cargo feature of flow-doctor",
+        ));
+    }
+    builder.build()
+}
+
+/// Runs every notifier's start-up check on a private runtime (so `init`
+/// works inside and outside an async runtime).
+fn check_notifiers(channels: &[(Arc<dyn Notifier>, Route)]) -> Result<()> {
+    let notifiers: Vec<Arc<dyn Notifier>> = channels.iter().map(|(n, _)| n.clone()).collect();
+    let checked = std::thread::spawn(move || -> Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::permanent("init", e))?;
+        rt.block_on(async {
+            for n in &notifiers {
+                n.check().await?;
+            }
+            Ok(())
+        })
+    })
+    .join();
+    match checked {
+        Ok(result) => result,
+        Err(_) => Err(Error::permanent("init", "a notifier's start-up check panicked")),
+    }
+}
