@@ -34,14 +34,14 @@ use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
 pub use capture::CapturedEvent;
-pub(crate) use capture::{Payload, render_message};
+pub(crate) use capture::Payload;
 use pipeline::{Channel, Pipeline};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::diagnose::Diagnoser;
 use crate::error::{Error, Result};
-use crate::model::{DecisionKind, Diagnosis, ExitInfo, Id, Report, ReportId, ReportKind, Severity};
+use crate::model::{DecisionKind, Diagnosis, ExitInfo, Report, ReportId, ReportKind, Severity};
 use crate::notify::{Notifier, Route};
 use crate::remediate::Remediator;
 use crate::ring::LogRing;

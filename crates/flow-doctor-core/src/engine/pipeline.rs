@@ -14,7 +14,7 @@ use crate::diagnose::{DiagnoseContext, DiagnoseOutcome, Diagnoser};
 use crate::error::Error;
 use crate::fingerprint;
 use crate::model::{
-    Action, ActionKind, ActionStatus, CascadeSource, Category, Decision, DecisionKind, Diagnosis,
+    Action, ActionKind, ActionStatus, CascadeSource, Decision, DecisionKind, Diagnosis,
     DigestEntry, Id, Report, ReportKind, Severity,
 };
 use crate::notify::{Incident, Link, Notification, Notifier, Recurrence, RemediationNotice, Route};
