@@ -6,3 +6,4 @@ mod digest;
 mod fingerprint;
 mod playbook;
 mod scrub;
+mod run;

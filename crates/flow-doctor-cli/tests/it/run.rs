@@ -1,0 +1,239 @@
+//! `flow-doctor run`, `report`, `history`, `show` and `status` against a
+//! real SQLite file in a temporary directory, with real child processes.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
+    cmd.env_remove("FLOW_DOCTOR_CONFIG")
+        .env_remove("FLOW_DOCTOR_FLOW")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs the binary in `dir` with `args`.
+fn fd(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().expect("the binary runs")
+}
+
+fn history(dir: &Path) -> Vec<Value> {
+    let out = fd(dir, &["history", "--json", "--limit", "100"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn exit_codes_pass_through_and_failures_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = fd(dir.path(), &["run", "--flow", "job", "--", "sh", "-c", "echo fine"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "fine\n", "stdout passes through");
+    let one = fd(dir.path(), &["run", "--flow", "job", "--", "sh", "-c", "echo broken >&2; exit 1"]);
+    assert_eq!(one.status.code(), Some(1));
+    assert!(stderr(&one).starts_with("broken\n"), "stderr passes through: {}", stderr(&one));
+    assert!(stderr(&one).contains("flow-doctor: incident "), "{}", stderr(&one));
+    let answer = fd(dir.path(), &["run", "--flow", "job2", "--", "sh", "-c", "exit 42"]);
+    assert_eq!(answer.status.code(), Some(42));
+    let killed = fd(dir.path(), &["run", "--flow", "job3", "--", "sh", "-c", "kill -KILL $$"]);
+    assert_eq!(killed.status.code(), Some(128 + 9));
+    let missing = fd(dir.path(), &["run", "--flow", "job4", "--", "no-such-command-xyz"]);
+    assert_eq!(missing.status.code(), Some(127));
+
+    let incidents = history(dir.path());
+    let by_flow = |flow: &str| -> Vec<&Value> {
+        incidents.iter().filter(|v| v["report"]["flow"] == flow).collect()
+    };
+    assert_eq!(by_flow("job").len(), 1, "the success is not an incident");
+    let job = &by_flow("job")[0]["report"];
+    assert_eq!(job["kind"], "process_exit");
+    assert_eq!(job["exit"]["code"], 1);
+    assert_eq!(job["message"], "broken");
+    assert_eq!(by_flow("job2")[0]["report"]["exit"]["code"], 42);
+    let killed = &by_flow("job3")[0]["report"];
+    assert_eq!(killed["exit"]["signal"], 9);
+    assert!(killed["message"].as_str().unwrap().contains("was killed by signal 9"), "{killed}");
+    assert_eq!(by_flow("job4")[0]["report"]["exit"]["code"], 127);
+}
+
+#[test]
+fn a_timeout_stops_the_command_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fd(dir.path(), &["run", "--flow", "slow", "--timeout", "1s", "--", "sleep", "30"]);
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", stderr(&out));
+    let incidents = history(dir.path());
+    let exit = &incidents[0]["report"]["exit"];
+    assert_eq!(exit["timed_out"], true);
+    assert_eq!(exit["signal"], 15);
+    assert!(exit["duration_ms"].as_u64().unwrap() < 20_000);
+}
+
+#[test]
+fn python_tracebacks_on_stderr_are_parsed_and_repeats_deduplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("etl.py");
+    std::fs::write(
+        &script,
+        "import uuid\n\ndef load(row):\n    return row['amount']\n\ndef main():\n    print('run', uuid.uuid4())\n    load({'id': 1})\n\nmain()\n",
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    for _ in 0..2 {
+        let out = fd(dir.path(), &["run", "--flow", "etl", "--", "python3", script]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+    let incidents = history(dir.path());
+    assert_eq!(incidents.len(), 1, "the second run is a repeat: {incidents:#?}");
+    let r = &incidents[0]["report"];
+    assert_eq!(r["error_type"], "KeyError");
+    assert_eq!(r["language"], "python");
+    assert_eq!(r["dedup_count"], 2);
+    assert_eq!(r["frames"][0]["function"], "load");
+    assert_eq!(incidents[0]["decision"]["kind"], "fired");
+    let id = r["id"].as_str().unwrap();
+    let show = fd(dir.path(), &["show", &id[..13], "--json"]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    let detail: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let kinds: Vec<&str> = detail["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"fired") && kinds.contains(&"deduped"), "{kinds:?}");
+    let status = fd(dir.path(), &["status", "--json"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["flows"]["etl"]["seen"], 2);
+    assert_eq!(status["flows"]["etl"]["fired"], 1);
+    assert_eq!(status["flows"]["etl"]["suppressed"]["deduped"], 1);
+}
+
+#[test]
+fn rust_panics_are_parsed_from_a_real_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("job.rs");
+    std::fs::write(
+        &src,
+        "fn parse(v: &[u32]) -> u32 { v[7] }\nfn main() { let v = vec![1, 2, 3]; println!(\"{}\", parse(&v)); }\n",
+    )
+    .unwrap();
+    let exe = dir.path().join("job");
+    let built = Command::new("rustc")
+        .args(["-g", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("rustc runs");
+    assert!(built.status.success(), "{}", stderr(&built));
+    let out = bin()
+        .current_dir(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .args(["run", "--flow", "rusty", "--"])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
+    let incidents = history(dir.path());
+    let r = &incidents[0]["report"];
+    assert_eq!(r["language"], "rust");
+    assert!(
+        r["message"].as_str().unwrap().contains("index out of bounds"),
+        "{r}"
+    );
+    let functions: Vec<&str> = r["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["in_app"] == true)
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    assert!(functions.iter().any(|f| f.ends_with("parse")), "{functions:?}");
+}
+
+#[test]
+fn node_errors_are_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("worker.js");
+    std::fs::write(
+        &script,
+        "function parseEvent(raw) {\n  const e = JSON.parse(raw);\n  return e.payload.customer.id;\n}\nparseEvent('{\"payload\": {}}');\n",
+    )
+    .unwrap();
+    let out = fd(dir.path(), &["run", "--flow", "node", "--", "node", script.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = &history(dir.path())[0]["report"];
+    assert_eq!(r["language"], "node");
+    assert_eq!(r["error_type"], "TypeError");
+    assert_eq!(r["frames"][0]["function"], "parseEvent");
+}
+
+#[test]
+fn secrets_on_stderr_never_reach_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "leaky",
+            "--",
+            "sh",
+            "-c",
+            "echo 'connect postgresql://etl:hunter2secret@db:5432/x failed; token ghp_abcdefghijklmnopqrstuvwxyz0123456789AB' >&2; exit 3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let db = std::fs::read(dir.path().join("flow_doctor.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("flow_doctor.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("hunter2secret"), "password in the store");
+        assert!(!text.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"), "token in the store");
+    }
+    let r = &history(dir.path())[0]["report"];
+    assert!(r["traceback"].as_str().unwrap().contains("REDACTED"), "{r}");
+}
+
+/// Issue 3, acceptance 1: eight processes report the same failure into one
+/// SQLite file at the same moment: exactly one is fired, seven are deduped,
+/// and the incident counts eight occurrences.
+#[test]
+fn eight_processes_reporting_at_once_fire_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Traceback (most recent call last):\n  File \"/app/etl.py\", line 12, in load\n    rows = fetch()\nConnectionRefusedError: [Errno 111] Connection refused\n";
+    let file = dir.path().join("failure.txt");
+    std::fs::write(&file, text).unwrap();
+    // Spawned back to back, the eight processes open the store and claim
+    // the signature within a few milliseconds of each other.
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            bin()
+                .current_dir(dir.path())
+                .args(["report", "--flow", "cron", "--json"])
+                .arg(&file)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let o: Value = serde_json::from_slice(&out.stdout).unwrap();
+        decisions.push(o["decision"].as_str().unwrap().to_string());
+    }
+    assert_eq!(decisions.iter().filter(|d| *d == "fired").count(), 1, "{decisions:?}");
+    assert_eq!(decisions.iter().filter(|d| *d == "deduped").count(), 7, "{decisions:?}");
+    let incidents = history(dir.path());
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["report"]["dedup_count"], 8);
+}
