@@ -160,7 +160,11 @@ impl Loader {
             Some(dir) => self.env.clone().with_dotenv_file(&dir.join(".env"))?,
             None => self.env.clone(),
         };
-        load_text(&text, format, Some(&path), &env)
+        let mut config = load_text(&text, format, Some(&path), &env)?;
+        if let Some(dir) = path.parent() {
+            config.resolve_relative_paths(dir);
+        }
+        Ok(config)
     }
 
     /// Loads configuration text (no file, so no `.env`).

@@ -218,6 +218,30 @@ impl Config {
         Loader::new().load(explicit)
     }
 
+    /// Makes the relative file paths of a configuration (`store.path`,
+    /// `jsonl` channel paths, `diagnosis.patterns`, `diagnosis.repo_path`,
+    /// `remediation.playbook_files`) relative to `base`, the directory of
+    /// the file they were written in, so a configuration means the same
+    /// thing whatever the current directory is.
+    pub fn resolve_relative_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.store.path);
+        for channel in &mut self.notify {
+            if let ChannelConfig::Jsonl(j) = channel {
+                fix(&mut j.path);
+            }
+        }
+        self.diagnosis.patterns.iter_mut().for_each(fix);
+        if let Some(p) = &mut self.diagnosis.repo_path {
+            fix(p);
+        }
+        self.remediation.playbook_files.iter_mut().for_each(fix);
+    }
+
     /// Finds `flow-doctor.yaml`, `.yml` or `.toml` in `dir`.
     pub fn discover(dir: impl AsRef<Path>) -> Option<PathBuf> {
         CONFIG_FILE_NAMES

@@ -1028,3 +1028,26 @@ fn a_list_is_not_a_section() {
         "{err}"
     );
 }
+
+#[test]
+fn relative_paths_are_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    let file = conf.join("flow-doctor.yaml");
+    std::fs::write(
+        &file,
+        "flow_name: etl\nstore:\n  path: data/fd.db\nnotify:\n  - type: jsonl\n    path: out.jsonl\nremediation:\n  playbook_files: [/abs/playbooks.yaml, rel.yaml]\n",
+    )
+    .unwrap();
+    let cfg = Config::from_path(&file).unwrap();
+    assert_eq!(cfg.store.path, conf.join("data/fd.db"));
+    let ChannelConfig::Jsonl(j) = &cfg.notify[0] else {
+        panic!("expected a jsonl channel");
+    };
+    assert_eq!(j.path, conf.join("out.jsonl"));
+    assert_eq!(
+        cfg.remediation.playbook_files,
+        [Path::new("/abs/playbooks.yaml").to_path_buf(), conf.join("rel.yaml")]
+    );
+}
