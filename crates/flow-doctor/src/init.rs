@@ -50,34 +50,11 @@ pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
     Ok(out)
 }
 
-#[cfg(any(
-    feature = "github",
-    feature = "slack",
-    feature = "email",
-    feature = "telegram",
-    feature = "webhook"
-))]
-fn network_notifier(channel: &ChannelConfig, config: &Config) -> Result<Arc<dyn Notifier>> {
-    flow_doctor_notify::build(channel, config)?.ok_or_else(|| {
-        Error::config(
-            "notify",
-            format!("no notifier for channel type `{}`", channel.kind()),
-        )
-    })
-}
-
-#[cfg(not(any(
-    feature = "github",
-    feature = "slack",
-    feature = "email",
-    feature = "telegram",
-    feature = "webhook"
-)))]
 fn network_notifier(channel: &ChannelConfig, _config: &Config) -> Result<Arc<dyn Notifier>> {
     Err(Error::config(
         "notify",
         format!(
-            "channel type `{}` needs the `{}` cargo feature of flow-doctor",
+            "channel type `{}` is not available in this build (cargo feature `{}`)",
             channel.kind(),
             channel.kind()
         ),
@@ -97,22 +74,12 @@ pub fn init(config: &Config) -> Result<FlowDoctor> {
     for (notifier, route) in channels {
         builder = builder.notifier_with_route(notifier, route);
     }
-    #[cfg(feature = "diagnosis")]
-    if let Some(d) = flow_doctor_diagnosis::from_config(config)? {
-        builder = builder.diagnoser(d);
-    }
-    #[cfg(not(feature = "diagnosis"))]
     if config.diagnosis.provider != flow_doctor_core::config::LlmProvider::None {
         return Err(Error::config(
             "diagnosis",
             "`diagnosis.provider` needs the `diagnosis` cargo feature of flow-doctor",
         ));
     }
-    #[cfg(feature = "remediation")]
-    if let Some(r) = flow_doctor_remediation::from_config(config)? {
-        builder = builder.remediator(r);
-    }
-    #[cfg(not(feature = "remediation"))]
     if config.remediation.enabled {
         return Err(Error::config(
             "remediation",
