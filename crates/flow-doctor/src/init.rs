@@ -74,6 +74,11 @@ pub fn init(config: &Config) -> Result<FlowDoctor> {
     for (notifier, route) in channels {
         builder = builder.notifier_with_route(notifier, route);
     }
+    #[cfg(feature = "diagnosis")]
+    if let Some(d) = flow_doctor_diagnosis::from_config(config)? {
+        builder = builder.diagnoser(d);
+    }
+    #[cfg(not(feature = "diagnosis"))]
     if config.diagnosis.provider != flow_doctor_core::config::LlmProvider::None {
         return Err(Error::config(
             "diagnosis",
