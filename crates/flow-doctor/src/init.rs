@@ -50,11 +50,34 @@ pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
     Ok(out)
 }
 
+#[cfg(any(
+    feature = "github",
+    feature = "slack",
+    feature = "email",
+    feature = "telegram",
+    feature = "webhook"
+))]
+fn network_notifier(channel: &ChannelConfig, config: &Config) -> Result<Arc<dyn Notifier>> {
+    flow_doctor_notify::build(channel, config)?.ok_or_else(|| {
+        Error::config(
+            "notify",
+            format!("no notifier for channel type `{}`", channel.kind()),
+        )
+    })
+}
+
+#[cfg(not(any(
+    feature = "github",
+    feature = "slack",
+    feature = "email",
+    feature = "telegram",
+    feature = "webhook"
+)))]
 fn network_notifier(channel: &ChannelConfig, _config: &Config) -> Result<Arc<dyn Notifier>> {
     Err(Error::config(
         "notify",
         format!(
-            "channel type `{}` is not available in this build (cargo feature `{}`)",
+            "channel type `{}` needs the `{}` cargo feature of flow-doctor",
             channel.kind(),
             channel.kind()
         ),
