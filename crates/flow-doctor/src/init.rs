@@ -108,6 +108,11 @@ pub fn init(config: &Config) -> Result<FlowDoctor> {
             "`diagnosis.provider` needs the `diagnosis` cargo feature of flow-doctor",
         ));
     }
+    #[cfg(feature = "remediation")]
+    if let Some(r) = flow_doctor_remediation::from_config(config)? {
+        builder = builder.remediator(r);
+    }
+    #[cfg(not(feature = "remediation"))]
     if config.remediation.enabled {
         return Err(Error::config(
             "remediation",
