@@ -172,7 +172,9 @@ async fn find(store: &dyn Store, id: &str) -> anyhow::Result<Report> {
     let mut hits = all.into_iter().filter(|r| r.id.as_str().starts_with(id));
     match (hits.next(), hits.next()) {
         (Some(r), None) => Ok(r),
-        (Some(_), Some(_)) => anyhow::bail!("`{id}` matches several incidents; give more of the id"),
+        (Some(_), Some(_)) => {
+            anyhow::bail!("`{id}` matches several incidents; give more of the id")
+        }
         (None, _) => anyhow::bail!("no incident with id `{id}` (see `flow-doctor history`)"),
     }
 }
@@ -180,7 +182,14 @@ async fn find(store: &dyn Store, id: &str) -> anyhow::Result<Report> {
 fn print_detail(d: &IncidentDetail) {
     let r = &d.report;
     println!("incident   {}", r.id);
-    println!("flow       {}{}", r.flow, r.stage.as_ref().map(|s| format!(" / {s}")).unwrap_or_default());
+    println!(
+        "flow       {}{}",
+        r.flow,
+        r.stage
+            .as_ref()
+            .map(|s| format!(" / {s}"))
+            .unwrap_or_default()
+    );
     println!("error      {}", r.headline());
     println!("severity   {}  kind: {}", r.severity, r.kind);
     println!("signature  {}  ({})", r.signature, r.fingerprint);
@@ -219,7 +228,12 @@ fn print_detail(d: &IncidentDetail) {
     if !d.decisions.is_empty() {
         println!("decisions");
         for dec in &d.decisions {
-            println!("  {}  {:<18} {}", app::time(dec.at), dec.kind.as_str(), dec.reason);
+            println!(
+                "  {}  {:<18} {}",
+                app::time(dec.at),
+                dec.kind.as_str(),
+                dec.reason
+            );
         }
     }
     if !d.actions.is_empty() {
@@ -232,7 +246,10 @@ fn print_detail(d: &IncidentDetail) {
                 a.target,
                 a.status.as_str(),
                 a.detail,
-                a.url.as_ref().map(|u| format!(" <{u}>")).unwrap_or_default()
+                a.url
+                    .as_ref()
+                    .map(|u| format!(" <{u}>"))
+                    .unwrap_or_default()
             );
         }
     }

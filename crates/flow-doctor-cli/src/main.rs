@@ -12,11 +12,11 @@ mod diagnose;
 mod digest;
 mod feedback;
 mod fingerprint;
-mod playbook;
-mod scrub;
 mod history;
+mod playbook;
 mod report;
 mod run;
+mod scrub;
 mod status;
 
 /// Pipeline error doctor.

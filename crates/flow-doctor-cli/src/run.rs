@@ -135,7 +135,11 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
     {
         Ok(child) => child,
         Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            let code = if e.kind() == std::io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
             let message = format!("flow-doctor: cannot start `{}`: {e}", args.command[0]);
             eprintln!("{message}");
             return Ok(ChildResult {
@@ -244,7 +248,10 @@ fn forward(pid: Option<u32>, signal: nix::sys::signal::Signal) {
 pub(crate) fn shell_join(args: &[String]) -> String {
     args.iter()
         .map(|a| {
-            if a.is_empty() || a.chars().any(|c| c.is_whitespace() || "'\"$`\\".contains(c)) {
+            if a.is_empty()
+                || a.chars()
+                    .any(|c| c.is_whitespace() || "'\"$`\\".contains(c))
+            {
                 format!("'{}'", a.replace('\'', "'\\''"))
             } else {
                 a.clone()

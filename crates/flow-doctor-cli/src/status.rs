@@ -65,7 +65,11 @@ pub(crate) fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("nothing seen today");
     }
     for (flow, s) in &flows {
-        let suppressed: Vec<String> = s.suppressed.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let suppressed: Vec<String> = s
+            .suppressed
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!(
             "{flow}: seen {}, fired {}{}",
             s.seen,

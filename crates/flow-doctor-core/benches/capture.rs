@@ -28,7 +28,8 @@ fn layer_emit(c: &mut Criterion) {
         b.iter_custom(|iters| {
             // A queue large enough that every event of this sample is enqueued.
             let fd = engine(iters as usize + 16);
-            let subscriber = tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
+            let subscriber =
+                tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
             let elapsed = tracing::subscriber::with_default(subscriber, || {
                 let start = Instant::now();
                 for i in 0..iters {
@@ -61,7 +62,10 @@ fn report_call(c: &mut Criterion) {
             let fd = engine(iters as usize + 16);
             let start = Instant::now();
             for i in 0..iters {
-                std::hint::black_box(fd.report_message(Severity::Error, format!("failure kind {}", i.wrapping_mul(2654435761))));
+                std::hint::black_box(fd.report_message(
+                    Severity::Error,
+                    format!("failure kind {}", i.wrapping_mul(2654435761)),
+                ));
             }
             let elapsed = start.elapsed();
             fd.flush(Duration::from_secs(600));
@@ -90,7 +94,10 @@ fn pipeline_latency(c: &mut Criterion) {
 
 /// Letters only, so message normalisation does not fold the numbers away.
 fn hex(n: u64) -> String {
-    format!("{n:x}").chars().map(|c| (b'g' + c.to_digit(16).unwrap_or(0) as u8) as char).collect()
+    format!("{n:x}")
+        .chars()
+        .map(|c| (b'g' + c.to_digit(16).unwrap_or(0) as u8) as char)
+        .collect()
 }
 
 criterion_group!(benches, layer_emit, report_call, pipeline_latency);

@@ -25,7 +25,8 @@ fn main() {
         .queue_capacity(CALLS + 16)
         .build()
         .expect("engine");
-    let subscriber = tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
+    let subscriber =
+        tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
     let mut samples = Vec::with_capacity(CALLS);
     let mut clock_cost = Vec::with_capacity(10_000);
     tracing::subscriber::with_default(subscriber, || {
@@ -43,10 +44,16 @@ fn main() {
     fd.flush(Duration::from_secs(600));
     samples.sort_unstable();
     clock_cost.sort_unstable();
-    println!("tracing layer emit, {CALLS} calls, every event enqueued (dropped: {})", stats.dropped);
+    println!(
+        "tracing layer emit, {CALLS} calls, every event enqueued (dropped: {})",
+        stats.dropped
+    );
     println!("  median  {:>6} ns", percentile(&samples, 0.5));
     println!("  p90     {:>6} ns", percentile(&samples, 0.9));
     println!("  p99     {:>6} ns", percentile(&samples, 0.99));
     println!("  p99.9   {:>6} ns", percentile(&samples, 0.999));
-    println!("  (clock read alone: median {} ns)", percentile(&clock_cost, 0.5));
+    println!(
+        "  (clock read alone: median {} ns)",
+        percentile(&clock_cost, 0.5)
+    );
 }

@@ -32,19 +32,19 @@ pub mod ring;
 pub mod scope;
 pub mod scrub;
 pub mod store;
-#[cfg(feature = "tracing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
-pub mod tracing_layer;
 #[cfg(any(test, feature = "test-util"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod tracing_layer;
 
 pub use async_trait::async_trait;
 
 pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
-pub use engine::{Builder, FlowDoctor, FlushGuard, Outcome, ReportHandle, RetryPolicy, Stats};
 pub use diagnose::{DiagnoseContext, DiagnoseOutcome, Diagnoser};
+pub use engine::{Builder, FlowDoctor, FlushGuard, Outcome, ReportHandle, RetryPolicy, Stats};
 pub use error::{BoxError, Error, Result};
 pub use memory::MemoryStore;
 pub use model::{

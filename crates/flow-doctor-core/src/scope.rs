@@ -160,7 +160,9 @@ pub struct Scoped<F> {
 
 impl<F> std::fmt::Debug for Scoped<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scoped").field("data", &self.data).finish_non_exhaustive()
+        f.debug_struct("Scoped")
+            .field("data", &self.data)
+            .finish_non_exhaustive()
     }
 }
 

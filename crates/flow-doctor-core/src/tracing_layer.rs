@@ -68,7 +68,10 @@ impl FlowDoctorLayer {
     }
 
     /// Only events for which `filter` returns true are captured.
-    pub fn event_filter(mut self, filter: impl Fn(&Metadata<'_>) -> bool + Send + Sync + 'static) -> Self {
+    pub fn event_filter(
+        mut self,
+        filter: impl Fn(&Metadata<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.filter = Some(Arc::new(filter));
         self
     }
@@ -126,7 +129,9 @@ where
         if report && let Some(scope) = ctx.event_scope(event) {
             let spans: Vec<&str> = scope.from_root().map(|s| s.name()).collect();
             if !spans.is_empty() {
-                visitor.fields.push((Cow::Borrowed("span"), spans.join(" > ")));
+                visitor
+                    .fields
+                    .push((Cow::Borrowed("span"), spans.join(" > ")));
             }
         }
         let captured = CapturedEvent {
@@ -158,7 +163,8 @@ impl Visit for FieldVisitor {
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
-            self.fields.push((Cow::Borrowed(field.name()), value.to_string()));
+            self.fields
+                .push((Cow::Borrowed(field.name()), value.to_string()));
         }
     }
 
@@ -171,7 +177,8 @@ impl Visit for FieldVisitor {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.fields.push((Cow::Borrowed(field.name()), format!("{value:?}")));
+            self.fields
+                .push((Cow::Borrowed(field.name()), format!("{value:?}")));
         }
     }
 }

@@ -16,7 +16,9 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
         StoreKind::Sqlite => {
             #[cfg(feature = "sqlite")]
             {
-                Ok(Arc::new(flow_doctor_storage::SqliteStore::from_config(&config.store)?))
+                Ok(Arc::new(flow_doctor_storage::SqliteStore::from_config(
+                    &config.store,
+                )?))
             }
             #[cfg(not(feature = "sqlite"))]
             {
@@ -40,7 +42,9 @@ pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
     };
     let mut out = Vec::with_capacity(channels.len());
     for channel in channels {
-        let route = channel.route().to_route(channel.kind(), &config.rate_limits);
+        let route = channel
+            .route()
+            .to_route(channel.kind(), &config.rate_limits);
         let notifier = match flow_doctor_core::notifiers::local_notifier(channel) {
             Some(n) => n,
             None => network_notifier(channel, config)?,
@@ -141,6 +145,9 @@ fn check_notifiers(channels: &[(Arc<dyn Notifier>, Route)]) -> Result<()> {
     .join();
     match checked {
         Ok(result) => result,
-        Err(_) => Err(Error::permanent("init", "a notifier's start-up check panicked")),
+        Err(_) => Err(Error::permanent(
+            "init",
+            "a notifier's start-up check panicked",
+        )),
     }
 }

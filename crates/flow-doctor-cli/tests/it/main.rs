@@ -5,5 +5,5 @@ mod diagnose;
 mod digest;
 mod fingerprint;
 mod playbook;
-mod scrub;
 mod run;
+mod scrub;

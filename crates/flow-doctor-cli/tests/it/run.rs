@@ -16,13 +16,25 @@ fn bin() -> Command {
 
 /// Runs the binary in `dir` with `args`.
 fn fd(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().expect("the binary runs")
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn history(dir: &Path) -> Vec<Value> {
     let out = fd(dir, &["history", "--json", "--limit", "100"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 fn stderr(out: &Output) -> String {
@@ -32,23 +44,61 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn exit_codes_pass_through_and_failures_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = fd(dir.path(), &["run", "--flow", "job", "--", "sh", "-c", "echo fine"]);
+    let ok = fd(
+        dir.path(),
+        &["run", "--flow", "job", "--", "sh", "-c", "echo fine"],
+    );
     assert_eq!(ok.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&ok.stdout), "fine\n", "stdout passes through");
-    let one = fd(dir.path(), &["run", "--flow", "job", "--", "sh", "-c", "echo broken >&2; exit 1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        "fine\n",
+        "stdout passes through"
+    );
+    let one = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "job",
+            "--",
+            "sh",
+            "-c",
+            "echo broken >&2; exit 1",
+        ],
+    );
     assert_eq!(one.status.code(), Some(1));
-    assert!(stderr(&one).starts_with("broken\n"), "stderr passes through: {}", stderr(&one));
-    assert!(stderr(&one).contains("flow-doctor: incident "), "{}", stderr(&one));
-    let answer = fd(dir.path(), &["run", "--flow", "job2", "--", "sh", "-c", "exit 42"]);
+    assert!(
+        stderr(&one).starts_with("broken\n"),
+        "stderr passes through: {}",
+        stderr(&one)
+    );
+    assert!(
+        stderr(&one).contains("flow-doctor: incident "),
+        "{}",
+        stderr(&one)
+    );
+    let answer = fd(
+        dir.path(),
+        &["run", "--flow", "job2", "--", "sh", "-c", "exit 42"],
+    );
     assert_eq!(answer.status.code(), Some(42));
-    let killed = fd(dir.path(), &["run", "--flow", "job3", "--", "sh", "-c", "kill -KILL $$"]);
+    let killed = fd(
+        dir.path(),
+        &["run", "--flow", "job3", "--", "sh", "-c", "kill -KILL $$"],
+    );
     assert_eq!(killed.status.code(), Some(128 + 9));
-    let missing = fd(dir.path(), &["run", "--flow", "job4", "--", "no-such-command-xyz"]);
+    let missing = fd(
+        dir.path(),
+        &["run", "--flow", "job4", "--", "no-such-command-xyz"],
+    );
     assert_eq!(missing.status.code(), Some(127));
 
     let incidents = history(dir.path());
     let by_flow = |flow: &str| -> Vec<&Value> {
-        incidents.iter().filter(|v| v["report"]["flow"] == flow).collect()
+        incidents
+            .iter()
+            .filter(|v| v["report"]["flow"] == flow)
+            .collect()
     };
     assert_eq!(by_flow("job").len(), 1, "the success is not an incident");
     let job = &by_flow("job")[0]["report"];
@@ -58,14 +108,32 @@ fn exit_codes_pass_through_and_failures_are_recorded() {
     assert_eq!(by_flow("job2")[0]["report"]["exit"]["code"], 42);
     let killed = &by_flow("job3")[0]["report"];
     assert_eq!(killed["exit"]["signal"], 9);
-    assert!(killed["message"].as_str().unwrap().contains("was killed by signal 9"), "{killed}");
+    assert!(
+        killed["message"]
+            .as_str()
+            .unwrap()
+            .contains("was killed by signal 9"),
+        "{killed}"
+    );
     assert_eq!(by_flow("job4")[0]["report"]["exit"]["code"], 127);
 }
 
 #[test]
 fn a_timeout_stops_the_command_and_is_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let out = fd(dir.path(), &["run", "--flow", "slow", "--timeout", "1s", "--", "sleep", "30"]);
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "slow",
+            "--timeout",
+            "1s",
+            "--",
+            "sleep",
+            "30",
+        ],
+    );
     assert_eq!(out.status.code(), Some(128 + 15), "{}", stderr(&out));
     let incidents = history(dir.path());
     let exit = &incidents[0]["report"]["exit"];
@@ -85,11 +153,18 @@ fn python_tracebacks_on_stderr_are_parsed_and_repeats_deduplicated() {
     .unwrap();
     let script = script.to_str().unwrap();
     for _ in 0..2 {
-        let out = fd(dir.path(), &["run", "--flow", "etl", "--", "python3", script]);
+        let out = fd(
+            dir.path(),
+            &["run", "--flow", "etl", "--", "python3", script],
+        );
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     }
     let incidents = history(dir.path());
-    assert_eq!(incidents.len(), 1, "the second run is a repeat: {incidents:#?}");
+    assert_eq!(
+        incidents.len(),
+        1,
+        "the second run is a repeat: {incidents:#?}"
+    );
     let r = &incidents[0]["report"];
     assert_eq!(r["error_type"], "KeyError");
     assert_eq!(r["language"], "python");
@@ -107,7 +182,10 @@ fn python_tracebacks_on_stderr_are_parsed_and_repeats_deduplicated() {
         .map(|d| d["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds.len(), 2);
-    assert!(kinds.contains(&"fired") && kinds.contains(&"deduped"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"fired") && kinds.contains(&"deduped"),
+        "{kinds:?}"
+    );
     let status = fd(dir.path(), &["status", "--json"]);
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["flows"]["etl"]["seen"], 2);
@@ -144,7 +222,10 @@ fn rust_panics_are_parsed_from_a_real_program() {
     let r = &incidents[0]["report"];
     assert_eq!(r["language"], "rust");
     assert!(
-        r["message"].as_str().unwrap().contains("index out of bounds"),
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("index out of bounds"),
         "{r}"
     );
     let functions: Vec<&str> = r["frames"]
@@ -154,7 +235,10 @@ fn rust_panics_are_parsed_from_a_real_program() {
         .filter(|f| f["in_app"] == true)
         .map(|f| f["function"].as_str().unwrap())
         .collect();
-    assert!(functions.iter().any(|f| f.ends_with("parse")), "{functions:?}");
+    assert!(
+        functions.iter().any(|f| f.ends_with("parse")),
+        "{functions:?}"
+    );
 }
 
 #[test]
@@ -166,7 +250,17 @@ fn node_errors_are_parsed() {
         "function parseEvent(raw) {\n  const e = JSON.parse(raw);\n  return e.payload.customer.id;\n}\nparseEvent('{\"payload\": {}}');\n",
     )
     .unwrap();
-    let out = fd(dir.path(), &["run", "--flow", "node", "--", "node", script.to_str().unwrap()]);
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "node",
+            "--",
+            "node",
+            script.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let r = &history(dir.path())[0]["report"];
     assert_eq!(r["language"], "node");
@@ -195,7 +289,10 @@ fn secrets_on_stderr_never_reach_the_store() {
     for bytes in [&db, &wal] {
         let text = String::from_utf8_lossy(bytes);
         assert!(!text.contains("hunter2secret"), "password in the store");
-        assert!(!text.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"), "token in the store");
+        assert!(
+            !text.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"),
+            "token in the store"
+        );
     }
     let r = &history(dir.path())[0]["report"];
     assert!(r["traceback"].as_str().unwrap().contains("REDACTED"), "{r}");
@@ -231,8 +328,16 @@ fn eight_processes_reporting_at_once_fire_exactly_once() {
         let o: Value = serde_json::from_slice(&out.stdout).unwrap();
         decisions.push(o["decision"].as_str().unwrap().to_string());
     }
-    assert_eq!(decisions.iter().filter(|d| *d == "fired").count(), 1, "{decisions:?}");
-    assert_eq!(decisions.iter().filter(|d| *d == "deduped").count(), 7, "{decisions:?}");
+    assert_eq!(
+        decisions.iter().filter(|d| *d == "fired").count(),
+        1,
+        "{decisions:?}"
+    );
+    assert_eq!(
+        decisions.iter().filter(|d| *d == "deduped").count(),
+        7,
+        "{decisions:?}"
+    );
     let incidents = history(dir.path());
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0]["report"]["dedup_count"], 8);

@@ -1048,6 +1048,9 @@ fn relative_paths_are_relative_to_the_config_file() {
     assert_eq!(j.path, conf.join("out.jsonl"));
     assert_eq!(
         cfg.remediation.playbook_files,
-        [Path::new("/abs/playbooks.yaml").to_path_buf(), conf.join("rel.yaml")]
+        [
+            Path::new("/abs/playbooks.yaml").to_path_buf(),
+            conf.join("rel.yaml")
+        ]
     );
 }

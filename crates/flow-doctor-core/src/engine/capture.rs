@@ -149,7 +149,8 @@ fn clean_type_name(type_name: &str, err: &(dyn std::error::Error + 'static)) -> 
         };
     }
     let base = type_name.split('<').next().unwrap_or(type_name);
-    base.replace("::error::", "::").replace("alloc::boxed::", "")
+    base.replace("::error::", "::")
+        .replace("alloc::boxed::", "")
 }
 
 /// Applies the ambient scope to a report: flow override, stage, run id,
@@ -192,14 +193,29 @@ mod tests {
 
     #[test]
     fn error_reports_walk_the_source_chain() {
-        let err = LoadError(std::io::Error::new(std::io::ErrorKind::NotFound, "orders.csv missing"));
-        let r = error_report("etl", Severity::Error, &err, std::any::type_name::<LoadError>());
+        let err = LoadError(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "orders.csv missing",
+        ));
+        let r = error_report(
+            "etl",
+            Severity::Error,
+            &err,
+            std::any::type_name::<LoadError>(),
+        );
         assert_eq!(r.message, "loading orders failed");
         assert_eq!(r.source_chain, ["orders.csv missing"]);
-        assert!(r.error_type.as_deref().unwrap().ends_with("LoadError"), "{:?}", r.error_type);
+        assert!(
+            r.error_type.as_deref().unwrap().ends_with("LoadError"),
+            "{:?}",
+            r.error_type
+        );
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "nope");
         let r = error_report("etl", Severity::Error, &io, "std::io::error::Error");
-        assert_eq!(r.error_type.as_deref(), Some("std::io::Error(PermissionDenied)"));
+        assert_eq!(
+            r.error_type.as_deref(),
+            Some("std::io::Error(PermissionDenied)")
+        );
     }
 
     #[test]
@@ -218,7 +234,10 @@ mod tests {
             line: Some(7),
             at: Utc::now(),
         };
-        assert_eq!(ev.to_log_line().message, "load failed error_type=Timeout table=orders stage=load");
+        assert_eq!(
+            ev.to_log_line().message,
+            "load failed error_type=Timeout table=orders stage=load"
+        );
         let r = event_report("etl", ev);
         assert_eq!(r.error_type.as_deref(), Some("Timeout"));
         assert_eq!(r.stage.as_deref(), Some("load"));

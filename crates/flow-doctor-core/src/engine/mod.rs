@@ -71,7 +71,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn from_decision(d: &crate::model::Decision, diagnosis: Option<Diagnosis>, dedup_count: u64) -> Self {
+    fn from_decision(
+        d: &crate::model::Decision,
+        diagnosis: Option<Diagnosis>,
+        dedup_count: u64,
+    ) -> Self {
         Self {
             report_id: d.report_id.clone(),
             incident_id: d.incident_id.clone(),
@@ -419,7 +423,10 @@ impl Builder {
     pub fn build(self) -> Result<FlowDoctor> {
         let cfg = self.config;
         if cfg.flow_name.trim().is_empty() {
-            return Err(Error::config("engine", "the flow name is empty; give FlowDoctor::builder a name"));
+            return Err(Error::config(
+                "engine",
+                "the flow name is empty; give FlowDoctor::builder a name",
+            ));
         }
         let capacity = cfg.capture.queue_capacity.max(1);
         let scrubber = match self.scrubber {
@@ -506,7 +513,9 @@ fn run_worker(inner: Arc<Inner>) {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("flow-doctor: cannot start the background worker: {e}; reports will be dropped and counted");
+            eprintln!(
+                "flow-doctor: cannot start the background worker: {e}; reports will be dropped and counted"
+            );
             inner.shutdown.store(true, Ordering::Release);
             return;
         }
@@ -553,7 +562,10 @@ impl Inner {
         let (outcome, follow_up) = match joined {
             Ok(done) => done,
             Err(e) => {
-                eprintln!("flow-doctor: the pipeline panicked on report {}: {e}", fallback.0);
+                eprintln!(
+                    "flow-doctor: the pipeline panicked on report {}: {e}",
+                    fallback.0
+                );
                 let mut o = Outcome::dropped(fallback.0, fallback.1);
                 o.reason = format!("the pipeline failed on this report: {e}");
                 (o, None)
@@ -664,16 +676,27 @@ impl FlowDoctor {
 
     /// Reports an error with extra context key/values.
     #[track_caller]
-    pub fn report_with<E, K, V>(&self, err: &E, context: impl IntoIterator<Item = (K, V)>) -> ReportHandle
+    pub fn report_with<E, K, V>(
+        &self,
+        err: &E,
+        context: impl IntoIterator<Item = (K, V)>,
+    ) -> ReportHandle
     where
         E: std::error::Error + 'static,
         K: Into<String>,
         V: ToString,
     {
         let location = std::panic::Location::caller();
-        let mut r = capture::error_report(&self.inner.flow, Severity::Error, err, std::any::type_name::<E>());
-        r.context
-            .insert("reported_at".into(), format!("{}:{}", location.file(), location.line()));
+        let mut r = capture::error_report(
+            &self.inner.flow,
+            Severity::Error,
+            err,
+            std::any::type_name::<E>(),
+        );
+        r.context.insert(
+            "reported_at".into(),
+            format!("{}:{}", location.file(), location.line()),
+        );
         capture::extend_context(&mut r, context);
         self.submit(r)
     }
@@ -683,20 +706,32 @@ impl FlowDoctor {
     pub fn report_dyn(&self, err: &(dyn std::error::Error + 'static)) -> ReportHandle {
         let location = std::panic::Location::caller();
         let mut r = capture::error_report(&self.inner.flow, Severity::Error, err, "dyn Error");
-        r.context
-            .insert("reported_at".into(), format!("{}:{}", location.file(), location.line()));
+        r.context.insert(
+            "reported_at".into(),
+            format!("{}:{}", location.file(), location.line()),
+        );
         self.submit(r)
     }
 
     /// Reports a message at the given severity.
     pub fn report_message(&self, severity: Severity, message: impl Into<String>) -> ReportHandle {
-        self.submit(Report::new(&*self.inner.flow, severity, ReportKind::Message, message))
+        self.submit(Report::new(
+            &*self.inner.flow,
+            severity,
+            ReportKind::Message,
+            message,
+        ))
     }
 
     /// Reports failure text (a traceback, a log excerpt): error type,
     /// message and frames are parsed out of it on the worker.
     pub fn report_text(&self, severity: Severity, text: impl Into<String>) -> ReportHandle {
-        let mut r = Report::new(&*self.inner.flow, severity, ReportKind::Message, String::new());
+        let mut r = Report::new(
+            &*self.inner.flow,
+            severity,
+            ReportKind::Message,
+            String::new(),
+        );
         r.traceback = Some(text.into());
         self.submit(r)
     }
@@ -705,7 +740,12 @@ impl FlowDoctor {
     /// of its stderr (parsed for a traceback on the worker).
     pub fn report_exit(&self, exit: ExitInfo, stderr_tail: impl Into<String>) -> ReportHandle {
         let severity = Severity::Error;
-        let mut r = Report::new(&*self.inner.flow, severity, ReportKind::ProcessExit, String::new());
+        let mut r = Report::new(
+            &*self.inner.flow,
+            severity,
+            ReportKind::ProcessExit,
+            String::new(),
+        );
         let tail = stderr_tail.into();
         if !tail.trim().is_empty() {
             r.traceback = Some(tail);
@@ -717,7 +757,12 @@ impl FlowDoctor {
     /// Records a success ping (severity info); delivered only to channels
     /// whose route opts in, when `capture.success_pings` is on. Never diagnosed.
     pub fn notify_success(&self, message: impl Into<String>) -> ReportHandle {
-        self.submit(Report::new(&*self.inner.flow, Severity::Info, ReportKind::Success, message))
+        self.submit(Report::new(
+            &*self.inner.flow,
+            Severity::Info,
+            ReportKind::Success,
+            message,
+        ))
     }
 
     /// Submits a fully built report (its flow, severity and kind as given).
@@ -725,7 +770,11 @@ impl FlowDoctor {
         let id = report.id.clone();
         let flow = report.flow.clone();
         let slot = Arc::new(OutcomeSlot::default());
-        if !self.inner.enqueue(Payload::Report(Box::new(report)), scope::current(), Some(slot.clone())) {
+        if !self.inner.enqueue(
+            Payload::Report(Box::new(report)),
+            scope::current(),
+            Some(slot.clone()),
+        ) {
             slot.fill(Outcome::dropped(id.clone(), flow));
         }
         ReportHandle { id, slot }
@@ -798,7 +847,11 @@ impl FlowDoctor {
         F: Future<Output = std::result::Result<T, E>>,
         E: std::error::Error + 'static,
     {
-        match (CatchUnwind { inner: Box::pin(fut) }).await {
+        match (CatchUnwind {
+            inner: Box::pin(fut),
+        })
+        .await
+        {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 self.report(&e);
@@ -812,7 +865,10 @@ impl FlowDoctor {
     }
 
     /// Wraps a handler (e.g. a Lambda handler) so every call is guarded.
-    pub fn monitor<A, T, E, F>(&self, f: F) -> impl Fn(A) -> std::result::Result<T, E> + use<A, T, E, F>
+    pub fn monitor<A, T, E, F>(
+        &self,
+        f: F,
+    ) -> impl Fn(A) -> std::result::Result<T, E> + use<A, T, E, F>
     where
         F: Fn(A) -> std::result::Result<T, E>,
         E: std::error::Error + 'static,
@@ -826,7 +882,12 @@ impl FlowDoctor {
             return;
         }
         let message = crate::panic::payload_message(payload);
-        let mut r = Report::new(&*self.inner.flow, Severity::Critical, ReportKind::Panic, message);
+        let mut r = Report::new(
+            &*self.inner.flow,
+            Severity::Critical,
+            ReportKind::Panic,
+            message,
+        );
         r.error_type = Some("panic".into());
         if let Some(name) = std::thread::current().name() {
             r.context.insert("thread".into(), name.to_string());
@@ -858,7 +919,11 @@ impl FlowDoctor {
             dropped: c.dropped.load(Ordering::Acquire),
             processed: c.processed.load(Ordering::Acquire),
             pending: self.inner.pending.load(Ordering::Acquire),
-            decisions: c.decisions.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            decisions: c
+                .decisions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

@@ -96,12 +96,10 @@ impl Pipeline {
                 "repeat of incident {incident_id} within the {} cooldown; {dedup_count} occurrences so far",
                 crate::config::HumanDuration(self.cooldown)
             );
-            let decision = self.decision(&report, &incident_id, DecisionKind::Deduped, reason, vec![]);
+            let decision =
+                self.decision(&report, &incident_id, DecisionKind::Deduped, reason, vec![]);
             self.record_decision(&decision).await;
-            return (
-                Outcome::from_decision(&decision, None, dedup_count),
-                None,
-            );
+            return (Outcome::from_decision(&decision, None, dedup_count), None);
         }
 
         if let Some(cascade) = report.cascade_source.clone() {
@@ -112,8 +110,15 @@ impl Pipeline {
                 cascade.report_id,
                 cascade.summary
             );
-            self.enqueue_digest(&report, None, DecisionKind::CascadeSuppressed).await;
-            let decision = self.decision(&report, &report.id, DecisionKind::CascadeSuppressed, reason, vec![]);
+            self.enqueue_digest(&report, None, DecisionKind::CascadeSuppressed)
+                .await;
+            let decision = self.decision(
+                &report,
+                &report.id,
+                DecisionKind::CascadeSuppressed,
+                reason,
+                vec![],
+            );
             self.record_decision(&decision).await;
             return (Outcome::from_decision(&decision, None, 1), None);
         }
@@ -263,7 +268,8 @@ impl Pipeline {
                 (None, None)
             }
             Ok(DiagnoseOutcome::Skipped { reason }) => {
-                self.note_diagnosis_error(report, &format!("skipped: {reason}")).await;
+                self.note_diagnosis_error(report, &format!("skipped: {reason}"))
+                    .await;
                 (None, None)
             }
             Err(e) => {
@@ -304,7 +310,11 @@ impl Pipeline {
 
     async fn note_diagnosis_error(&self, report: &mut Report, reason: &str) {
         let reason = self.scrubber.scrub(reason).into_owned();
-        if let Err(e) = self.store.set_diagnosis_error(&report.id, Some(&reason)).await {
+        if let Err(e) = self
+            .store
+            .set_diagnosis_error(&report.id, Some(&reason))
+            .await
+        {
             stage_failed("store", &e);
         }
         report.diagnosis_error = Some(reason);
@@ -379,8 +389,15 @@ impl Pipeline {
                 held.push(format!("{} (daily limit {limit} reached)", channel.name()));
                 self.enqueue_digest(report, Some(channel.name()), DecisionKind::RateLimited)
                     .await;
-                self.record_action(report, channel.name(), ActionStatus::Skipped, format!("held back: daily limit {limit} reached; queued for the digest"), 0, None)
-                    .await;
+                self.record_action(
+                    report,
+                    channel.name(),
+                    ActionStatus::Skipped,
+                    format!("held back: daily limit {limit} reached; queued for the digest"),
+                    0,
+                    None,
+                )
+                .await;
                 continue;
             }
             let notification = Notification::Incident(incident.clone());
@@ -394,18 +411,39 @@ impl Pipeline {
                             url: url.clone(),
                         });
                     }
-                    let detail = delivery.detail.clone().unwrap_or_else(|| "delivered".into());
-                    self.record_action(report, channel.name(), ActionStatus::Succeeded, detail, attempts, delivery.url.clone())
-                        .await;
+                    let detail = delivery
+                        .detail
+                        .clone()
+                        .unwrap_or_else(|| "delivered".into());
+                    self.record_action(
+                        report,
+                        channel.name(),
+                        ActionStatus::Succeeded,
+                        detail,
+                        attempts,
+                        delivery.url.clone(),
+                    )
+                    .await;
                     delivered.push(channel.name().to_string());
                 }
                 Err(e) => {
                     let why = e.chain_string();
-                    self.record_action(report, channel.name(), ActionStatus::Failed, format!("{why}; queued for the digest"), attempts, None)
-                        .await;
+                    self.record_action(
+                        report,
+                        channel.name(),
+                        ActionStatus::Failed,
+                        format!("{why}; queued for the digest"),
+                        attempts,
+                        None,
+                    )
+                    .await;
                     self.enqueue_digest(report, Some(channel.name()), DecisionKind::DeliveryFailed)
                         .await;
-                    failed.push(format!("{} ({why}, {attempts} attempt{})", channel.name(), plural(attempts)));
+                    failed.push(format!(
+                        "{} ({why}, {attempts} attempt{})",
+                        channel.name(),
+                        plural(attempts)
+                    ));
                 }
             }
         }
@@ -429,7 +467,11 @@ impl Pipeline {
         }
         let mut channels = delivered;
         if kind != DecisionKind::Fired {
-            channels = held.iter().chain(failed.iter()).map(|s| s.split(' ').next().unwrap_or("").to_string()).collect();
+            channels = held
+                .iter()
+                .chain(failed.iter())
+                .map(|s| s.split(' ').next().unwrap_or("").to_string())
+                .collect();
         }
         self.decision(report, &report.id, kind, reason, channels)
     }
@@ -506,7 +548,10 @@ impl Pipeline {
             });
             let result = match call.await {
                 Ok(r) => r,
-                Err(e) => Err(Error::permanent("notify", format!("the notifier panicked: {e}"))),
+                Err(e) => Err(Error::permanent(
+                    "notify",
+                    format!("the notifier panicked: {e}"),
+                )),
             };
             match result {
                 Ok(d) => return (Ok(d), attempt),
@@ -538,24 +583,50 @@ impl Pipeline {
                 .await;
             match result {
                 Ok(d) => {
-                    self.record_action(&report, channel.name(), ActionStatus::Succeeded, d.detail.unwrap_or_else(|| "delivered".into()), attempts, d.url)
-                        .await;
+                    self.record_action(
+                        &report,
+                        channel.name(),
+                        ActionStatus::Succeeded,
+                        d.detail.unwrap_or_else(|| "delivered".into()),
+                        attempts,
+                        d.url,
+                    )
+                    .await;
                     delivered.push(channel.name().to_string());
                 }
                 Err(e) => {
-                    self.record_action(&report, channel.name(), ActionStatus::Failed, e.chain_string(), attempts, None)
-                        .await;
+                    self.record_action(
+                        &report,
+                        channel.name(),
+                        ActionStatus::Failed,
+                        e.chain_string(),
+                        attempts,
+                        None,
+                    )
+                    .await;
                 }
             }
         }
         let (kind, reason) = if !delivered.is_empty() {
-            (DecisionKind::Fired, format!("success ping delivered to {}", delivered.join(", ")))
+            (
+                DecisionKind::Fired,
+                format!("success ping delivered to {}", delivered.join(", ")),
+            )
         } else if !self.success_pings {
-            (DecisionKind::NoNotifiers, "success recorded; success pings are off (capture.success_pings)".to_string())
+            (
+                DecisionKind::NoNotifiers,
+                "success recorded; success pings are off (capture.success_pings)".to_string(),
+            )
         } else if eligible.is_empty() {
-            (DecisionKind::NoNotifiers, "success recorded; no channel opts in to success pings".to_string())
+            (
+                DecisionKind::NoNotifiers,
+                "success recorded; no channel opts in to success pings".to_string(),
+            )
         } else {
-            (DecisionKind::DeliveryFailed, "every success-ping delivery failed".to_string())
+            (
+                DecisionKind::DeliveryFailed,
+                "every success-ping delivery failed".to_string(),
+            )
         };
         let decision = self.decision(&report, &report.id, kind, reason, delivered);
         self.record_decision(&decision).await;
@@ -571,11 +642,24 @@ impl Pipeline {
             clock: self.clock.clone(),
         };
         let (subject, diag) = (report.clone(), diagnosis.clone());
-        let joined = tokio::spawn(async move { remediator.remediate(&subject, &diag, &ctx).await }).await;
+        let joined =
+            tokio::spawn(async move { remediator.remediate(&subject, &diag, &ctx).await }).await;
         let actions = match joined {
             Ok(Ok(actions)) => actions,
-            Ok(Err(e)) => vec![Action::new(report, ActionKind::Remediate, "remediation", ActionStatus::Failed, e.chain_string())],
-            Err(e) => vec![Action::new(report, ActionKind::Remediate, "remediation", ActionStatus::Failed, format!("the remediator panicked: {e}"))],
+            Ok(Err(e)) => vec![Action::new(
+                report,
+                ActionKind::Remediate,
+                "remediation",
+                ActionStatus::Failed,
+                e.chain_string(),
+            )],
+            Err(e) => vec![Action::new(
+                report,
+                ActionKind::Remediate,
+                "remediation",
+                ActionStatus::Failed,
+                format!("the remediator panicked: {e}"),
+            )],
         };
         for mut action in actions {
             action.detail = self.scrubber.scrub(&action.detail).into_owned();
@@ -584,7 +668,10 @@ impl Pipeline {
             }
             let ran = matches!(
                 action.status,
-                ActionStatus::Succeeded | ActionStatus::Failed | ActionStatus::DryRun | ActionStatus::Pending
+                ActionStatus::Succeeded
+                    | ActionStatus::Failed
+                    | ActionStatus::DryRun
+                    | ActionStatus::Pending
             ) && action.kind == ActionKind::Remediate;
             if !ran {
                 continue;
@@ -594,15 +681,30 @@ impl Pipeline {
                 diagnosis: Some(diagnosis.clone()),
                 action: action.clone(),
             };
-            for channel in self.channels.iter().filter(|c| c.route.accepts_severity(report.severity)) {
+            for channel in self
+                .channels
+                .iter()
+                .filter(|c| c.route.accepts_severity(report.severity))
+            {
                 let (result, attempts) = self
                     .deliver(channel, Notification::Remediation(notice.clone()))
                     .await;
                 let (status, detail) = match result {
-                    Ok(_) => (ActionStatus::Succeeded, format!("remediation notice for action {}", action.id)),
-                    Err(e) => (ActionStatus::Failed, format!("remediation notice for action {}: {}", action.id, e.chain_string())),
+                    Ok(_) => (
+                        ActionStatus::Succeeded,
+                        format!("remediation notice for action {}", action.id),
+                    ),
+                    Err(e) => (
+                        ActionStatus::Failed,
+                        format!(
+                            "remediation notice for action {}: {}",
+                            action.id,
+                            e.chain_string()
+                        ),
+                    ),
                 };
-                self.record_action(report, channel.name(), status, detail, attempts, None).await;
+                self.record_action(report, channel.name(), status, detail, attempts, None)
+                    .await;
             }
         }
     }
@@ -644,7 +746,13 @@ impl Pipeline {
         attempts: u32,
         url: Option<String>,
     ) {
-        let mut action = Action::new(report, ActionKind::Notify, target, status, self.scrubber.scrub(&detail));
+        let mut action = Action::new(
+            report,
+            ActionKind::Notify,
+            target,
+            status,
+            self.scrubber.scrub(&detail),
+        );
         action.attempts = attempts;
         action.url = url;
         let now = self.clock.now();

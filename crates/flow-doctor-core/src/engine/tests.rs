@@ -16,7 +16,9 @@ use crate::testing::{ManualClock, RecordingNotifier, ScriptedDiagnoser};
 const WAIT: Duration = Duration::from_secs(10);
 
 fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(chrono::Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()))
+    Arc::new(ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+    ))
 }
 
 fn fast_retry() -> RetryPolicy {
@@ -54,7 +56,14 @@ fn a_failure_is_stored_fired_and_decided_once() {
         panic!("expected an incident, got {:?}", sent[0]);
     };
     assert_eq!(incident.report.message, "orders.csv has no column `amount`");
-    assert!(incident.report.error_type.as_deref().unwrap().ends_with("MissingColumn"));
+    assert!(
+        incident
+            .report
+            .error_type
+            .as_deref()
+            .unwrap()
+            .ends_with("MissingColumn")
+    );
     assert!(incident.report.context["reported_at"].contains("engine/tests.rs"));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -172,8 +181,17 @@ fn downstream_failures_after_an_upstream_failure_are_cascades() {
     let up = outcome(&upstream.report(&Refused));
     clock.advance(chrono::Duration::minutes(5));
     let down = outcome(&downstream.report(&MissingColumn));
-    assert_eq!(down.decision, DecisionKind::CascadeSuppressed, "{}", down.reason);
-    assert!(down.reason.contains("upstream flow `extract` failed"), "{}", down.reason);
+    assert_eq!(
+        down.decision,
+        DecisionKind::CascadeSuppressed,
+        "{}",
+        down.reason
+    );
+    assert!(
+        down.reason.contains("upstream flow `extract` failed"),
+        "{}",
+        down.reason
+    );
     assert!(down.reason.contains(up.report_id.as_str()));
     assert_eq!(notifier.delivered(), 0);
 
@@ -211,7 +229,11 @@ fn a_flaky_notifier_delivers_after_retries_and_a_dead_one_loses_nothing() {
         .unwrap();
     let o = outcome(&fd.report(&MissingColumn));
     assert_eq!(o.decision, DecisionKind::Fired);
-    assert!(o.reason.starts_with("delivered to flaky; failed: dead ("), "{}", o.reason);
+    assert!(
+        o.reason.starts_with("delivered to flaky; failed: dead ("),
+        "{}",
+        o.reason
+    );
     assert_eq!(flaky.delivered(), 1);
     assert_eq!(flaky.attempts(), 3);
     assert_eq!(dead.attempts(), 3);
@@ -223,12 +245,20 @@ fn a_flaky_notifier_delivers_after_retries_and_a_dead_one_loses_nothing() {
         .build()
         .unwrap();
     let lost = outcome(&only_dead.report(&Refused));
-    assert_eq!(lost.decision, DecisionKind::DeliveryFailed, "{}", lost.reason);
+    assert_eq!(
+        lost.decision,
+        DecisionKind::DeliveryFailed,
+        "{}",
+        lost.reason
+    );
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let pending = store.pending_digest(None).await.unwrap();
-        let ids: Vec<_> = pending.iter().map(|e| (&e.report_id, e.channel.as_deref(), e.reason)).collect();
+        let ids: Vec<_> = pending
+            .iter()
+            .map(|e| (&e.report_id, e.channel.as_deref(), e.reason))
+            .collect();
         assert!(ids.contains(&(&o.report_id, Some("dead"), DecisionKind::DeliveryFailed)));
         assert!(ids.contains(&(&lost.report_id, Some("dead"), DecisionKind::DeliveryFailed)));
         let failed = store
@@ -241,7 +271,11 @@ fn a_flaky_notifier_delivers_after_retries_and_a_dead_one_loses_nothing() {
             .unwrap();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].attempts, 3);
-        assert!(failed[0].detail.contains("scripted outage"), "{}", failed[0].detail);
+        assert!(
+            failed[0].detail.contains("scripted outage"),
+            "{}",
+            failed[0].detail
+        );
     });
 }
 
@@ -251,10 +285,16 @@ fn daily_limits_hold_back_into_the_digest_but_criticals_are_exempt() {
     let notifier = RecordingNotifier::named("alerts");
     let fd = FlowDoctor::builder("etl")
         .store(store.clone())
-        .notifier_with_route(Arc::new(notifier.clone()), Route::new().daily_limit(Some(1)))
+        .notifier_with_route(
+            Arc::new(notifier.clone()),
+            Route::new().daily_limit(Some(1)),
+        )
         .build()
         .unwrap();
-    assert_eq!(outcome(&fd.report(&MissingColumn)).decision, DecisionKind::Fired);
+    assert_eq!(
+        outcome(&fd.report(&MissingColumn)).decision,
+        DecisionKind::Fired
+    );
     let held = outcome(&fd.report(&Refused));
     assert_eq!(held.decision, DecisionKind::RateLimited, "{}", held.reason);
     assert_eq!(
@@ -321,7 +361,10 @@ fn diagnoses_are_stored_and_failures_raise_one_critical_alert() {
     let first = outcome(&fd.report(&MissingColumn));
     assert_eq!(first.diagnosis.as_ref().unwrap().category, Category::Data);
     for i in 0..4 {
-        let o = outcome(&fd.report_message(Severity::Error, format!("failure number {i} of a new kind {}", "x".repeat(i + 1))));
+        let o = outcome(&fd.report_message(
+            Severity::Error,
+            format!("failure number {i} of a new kind {}", "x".repeat(i + 1)),
+        ));
         assert!(o.diagnosis.is_none());
     }
     assert!(fd.flush(WAIT));
@@ -332,10 +375,18 @@ fn diagnoses_are_stored_and_failures_raise_one_critical_alert() {
         .filter(|r| r.severity == Severity::Critical)
         .collect();
     assert_eq!(alerts.len(), 1, "exactly one alert: {alerts:#?}");
-    assert!(alerts[0].message.starts_with("diagnosis unavailable for 3 consecutive reports"));
+    assert!(
+        alerts[0]
+            .message
+            .starts_with("diagnosis unavailable for 3 consecutive reports")
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let stored = store.get_diagnosis(&first.report_id).await.unwrap().unwrap();
+        let stored = store
+            .get_diagnosis(&first.report_id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.root_cause, "the input lost a column");
         let reports = store
             .list_reports(&ReportQuery {
@@ -344,15 +395,27 @@ fn diagnoses_are_stored_and_failures_raise_one_critical_alert() {
             })
             .await
             .unwrap();
-        let failed: Vec<_> = reports.iter().filter(|r| r.diagnosis_error.is_some()).collect();
+        let failed: Vec<_> = reports
+            .iter()
+            .filter(|r| r.diagnosis_error.is_some())
+            .collect();
         assert_eq!(failed.len(), 4);
-        assert!(failed[0].diagnosis_error.as_ref().unwrap().contains("503 from the provider"));
+        assert!(
+            failed[0]
+                .diagnosis_error
+                .as_ref()
+                .unwrap()
+                .contains("503 from the provider")
+        );
     });
 }
 
 #[test]
 fn a_full_queue_drops_and_counts_without_blocking() {
-    let fd = FlowDoctor::builder("etl").queue_capacity(4).build().unwrap();
+    let fd = FlowDoctor::builder("etl")
+        .queue_capacity(4)
+        .build()
+        .unwrap();
     let handles: Vec<_> = (0..1000)
         .map(|i| fd.report_message(Severity::Error, format!("failure {i}")))
         .collect();
@@ -363,7 +426,10 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     assert_eq!(stats.dropped + stats.processed, 1000, "{stats:?}");
     let dropped = handles
         .iter()
-        .filter(|h| h.try_outcome().is_some_and(|o| o.decision == DecisionKind::Dropped))
+        .filter(|h| {
+            h.try_outcome()
+                .is_some_and(|o| o.decision == DecisionKind::Dropped)
+        })
         .count() as u64;
     assert_eq!(dropped, stats.dropped);
 }
@@ -383,7 +449,9 @@ fn scopes_guards_and_secrets() {
     assert!(result.is_err(), "guard hands the error back");
     let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB";
     let _ = fd.guard(|| -> std::result::Result<(), std::io::Error> {
-        Err(std::io::Error::other(format!("push failed with token {token}")))
+        Err(std::io::Error::other(format!(
+            "push failed with token {token}"
+        )))
     });
     assert!(fd.flush(WAIT));
     let sent = notifier.take();
@@ -438,7 +506,9 @@ async fn guard_async_reports_errors_and_the_async_outcome_arrives() {
     assert_eq!(monitored(1).unwrap(), 1);
     assert!(monitored(2).is_err());
     let fd2 = fd.clone();
-    tokio::task::spawn_blocking(move || fd2.flush(WAIT)).await.unwrap();
+    tokio::task::spawn_blocking(move || fd2.flush(WAIT))
+        .await
+        .unwrap();
     // The monitored failure repeats the guarded one: counted, not re-sent.
     assert_eq!(notifier.delivered(), 2);
     assert_eq!(fd.stats().decisions[&DecisionKind::Deduped], 1);
@@ -502,7 +572,11 @@ fn remediation_actions_are_stored_and_announced() {
     let notifier = RecordingNotifier::new();
     let fd = FlowDoctor::builder("etl")
         .store(store.clone())
-        .diagnoser(Arc::new(ScriptedDiagnoser::answer(Diagnosis::new(Category::Infra, "warehouse down", 0.95))))
+        .diagnoser(Arc::new(ScriptedDiagnoser::answer(Diagnosis::new(
+            Category::Infra,
+            "warehouse down",
+            0.95,
+        ))))
         .remediator(Arc::new(DryRunRemediator))
         .notifier(Arc::new(notifier.clone()))
         .build()
@@ -558,11 +632,17 @@ fn an_error_storm_drops_and_counts_exactly() {
     for t in threads {
         t.join().unwrap();
     }
-    assert!(fd.flush(Duration::from_secs(120)), "the worker drains the queue");
+    assert!(
+        fd.flush(Duration::from_secs(120)),
+        "the worker drains the queue"
+    );
     let stats = fd.stats();
     assert_eq!(stats.captured, 2 * PER_THREAD);
     assert_eq!(stats.dropped + stats.processed, 2 * PER_THREAD, "{stats:?}");
     assert!(stats.processed > 0);
     let decided: u64 = stats.decisions.values().sum();
-    assert_eq!(decided, stats.processed, "one decision per processed report: {stats:?}");
+    assert_eq!(
+        decided, stats.processed,
+        "one decision per processed report: {stats:?}"
+    );
 }

@@ -95,9 +95,15 @@ mod tests {
             links: vec![],
         });
         let plain = ConsoleNotifier::new(ColorChoice::Never).render(&n);
-        assert!(plain.starts_with("flow-doctor ERROR [etl] boom\n  flow: etl"), "{plain}");
+        assert!(
+            plain.starts_with("flow-doctor ERROR [etl] boom\n  flow: etl"),
+            "{plain}"
+        );
         assert!(!plain.contains('\x1b'));
         let coloured = ConsoleNotifier::new(ColorChoice::Always).render(&n);
-        assert!(coloured.starts_with("\x1b[31mflow-doctor ERROR\x1b[0m"), "{coloured:?}");
+        assert!(
+            coloured.starts_with("\x1b[31mflow-doctor ERROR\x1b[0m"),
+            "{coloured:?}"
+        );
     }
 }

@@ -54,7 +54,10 @@ impl Notifier for JsonlNotifier {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
             file.write_all(line.as_bytes())
         })
         .await
@@ -87,8 +90,10 @@ mod tests {
             .unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let docs: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let docs: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0]["type"], "incident");
         assert_eq!(docs[1]["report"]["message"], "second");
