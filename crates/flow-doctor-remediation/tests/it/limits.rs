@@ -190,3 +190,37 @@ async fn a_lockout_window_holds_in_its_time_zone() {
         ActionStatus::Succeeded
     );
 }
+
+/// Two remediators with their own handles on one SQLite file stand for two
+/// processes on a host: an attempt by one counts against the other.
+#[tokio::test]
+async fn limits_hold_across_processes_sharing_a_sqlite_store() {
+    use std::sync::Arc;
+
+    use flow_doctor_core::{RemediationContext, Store};
+    use flow_doctor_storage::SqliteStore;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flow_doctor.db");
+    let clock = clock();
+    let open = |clock: &Arc<flow_doctor_core::testing::ManualClock>| RemediationContext {
+        store: Arc::new(SqliteStore::open(&path, std::time::Duration::from_secs(5)).unwrap())
+            as Arc<dyn Store>,
+        clock: clock.clone(),
+    };
+    let (ctx_a, ctx_b) = (open(&clock), open(&clock));
+    let mut cfg = RemediationConfig::default();
+    cfg.max_attempts_per_failure = 1;
+    let (rem_a, rem_b) = (remediator(&cfg, "true"), remediator(&cfg, "true"));
+
+    assert_eq!(
+        once(&rem_a, &ctx_a, "etl").await.status,
+        ActionStatus::Succeeded
+    );
+    let b = once(&rem_b, &ctx_b, "etl").await;
+    assert_eq!(b.status, ActionStatus::Skipped);
+    assert_eq!(
+        b.detail,
+        "escalated: per-failure limit reached: 1 of 1 attempts today for this failure"
+    );
+}
