@@ -800,6 +800,12 @@ pub struct AutoFixConfig {
     /// Which paths a fix may touch.
     #[serde(default)]
     pub scope: ScopeConfig,
+    /// LLM fix generations per UTC day, across processes sharing the store.
+    #[serde(default = "default_max_fixes")]
+    pub max_fixes_per_day: u64,
+    /// LLM spend on fixes per UTC day, in US dollars.
+    #[serde(default = "default_max_fix_cost")]
+    pub max_daily_cost_usd: f64,
 }
 
 fn default_fix_confidence() -> f64 {
@@ -810,6 +816,12 @@ fn default_test_timeout() -> HumanDuration {
 }
 fn default_max_diff_lines() -> usize {
     400
+}
+fn default_max_fixes() -> u64 {
+    5
+}
+fn default_max_fix_cost() -> f64 {
+    2.0
 }
 
 impl Default for AutoFixConfig {
@@ -823,6 +835,8 @@ impl Default for AutoFixConfig {
             base_branch: None,
             pr_labels: Vec::new(),
             scope: ScopeConfig::default(),
+            max_fixes_per_day: default_max_fixes(),
+            max_daily_cost_usd: default_max_fix_cost(),
         }
     }
 }
