@@ -18,6 +18,7 @@ mod report;
 mod run;
 mod scrub;
 mod status;
+mod init_cmd;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
@@ -59,6 +60,8 @@ enum Command {
     },
     /// Remove secrets from a file or standard input; print the result.
     Scrub(scrub::ScrubArgs),
+    /// Write a starter flow-doctor.yaml (and, with --github-workflow, the fix workflow).
+    Init(init_cmd::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,5 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest(args) => digest::run(args),
         Command::Playbook { command } => playbook::run(command),
         Command::Scrub(args) => scrub::run(args),
+        Command::Init(args) => init_cmd::run(args),
     }
 }

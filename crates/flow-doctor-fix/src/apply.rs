@@ -89,7 +89,11 @@ pub fn apply_hunks(path: &str, original: &str, hunks: &[Hunk]) -> Result<String,
     if hunks.is_empty() {
         return Ok(original.to_string());
     }
-    let eol = if original.contains("\r\n") { "\r\n" } else { "\n" };
+    let eol = if original.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut ends_with_newline = original.is_empty() || original.ends_with('\n');
     let mut lines: Vec<String> = split_lines(original);
     // Offset between header line numbers and current positions.
@@ -163,7 +167,12 @@ fn find(lines: &[String], needle: &[&str], wanted: usize, floor: usize) -> Optio
     if floor > last {
         return None;
     }
-    let exact = |at: usize| lines[at..at + needle.len()].iter().zip(needle).all(|(a, b)| a == b);
+    let exact = |at: usize| {
+        lines[at..at + needle.len()]
+            .iter()
+            .zip(needle)
+            .all(|(a, b)| a == b)
+    };
     let loose = |at: usize| {
         lines[at..at + needle.len()]
             .iter()
@@ -246,10 +255,12 @@ fn read_text(root: &Path, rel: &str) -> Result<Option<String>, ApplyError> {
         Ok(_) => {}
     }
     let bytes = std::fs::read(&full).map_err(|e| io_err(rel, e))?;
-    String::from_utf8(bytes).map(Some).map_err(|_| ApplyError::File {
-        path: rel.to_string(),
-        reason: "not UTF-8 text; binary files are never patched".into(),
-    })
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| ApplyError::File {
+            path: rel.to_string(),
+            reason: "not UTF-8 text; binary files are never patched".into(),
+        })
 }
 
 /// `root/rel` after re-checking `rel` lexically and on disk.
@@ -285,8 +296,7 @@ pub fn write(root: &Path, changes: &[FileChange]) -> Result<(), ApplyError> {
                 let full = safe_path(root, &c.path)?;
                 std::fs::write(&full, text).map_err(|e| io_err(&c.path, e))?;
                 if let Some(mode) = c.mode {
-                    set_executable(&full, mode & 0o111 != 0)
-                        .map_err(|e| io_err(&c.path, e))?;
+                    set_executable(&full, mode & 0o111 != 0).map_err(|e| io_err(&c.path, e))?;
                 }
                 if let Some(old) = &c.old_path {
                     let old_full = safe_path(root, old)?;

@@ -374,8 +374,8 @@ impl<'a> Parser<'a> {
     /// Reads one hunk starting at the `@@` line.
     fn hunk(&mut self) -> Result<Hunk, DiffError> {
         let header = self.lines[self.pos];
-        let (old_start, old_count, new_start, new_count) =
-            parse_hunk_header(header).ok_or_else(|| self.err(format!("bad hunk header `{header}`")))?;
+        let (old_start, old_count, new_start, new_count) = parse_hunk_header(header)
+            .ok_or_else(|| self.err(format!("bad hunk header `{header}`")))?;
         self.pos += 1;
         let mut hunk = Hunk {
             old_start,
@@ -541,7 +541,10 @@ fn split_git_header(rest: &str) -> Option<(String, String)> {
 
 /// Paths of `Binary files a/x and b/y differ`.
 fn split_binary_line(line: &str) -> Option<(Option<String>, Option<String>)> {
-    let rest = line.strip_prefix("Binary files ")?.trim_end().strip_suffix(" differ")?;
+    let rest = line
+        .strip_prefix("Binary files ")?
+        .trim_end()
+        .strip_suffix(" differ")?;
     let (a, b) = rest.split_once(" and ")?;
     Some((parse_path(a, "a/").ok()?, parse_path(b, "b/").ok()?))
 }
@@ -554,7 +557,10 @@ fn parse_path(raw: &str, prefix: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     let path = unquote(raw)?;
-    let path = path.strip_prefix(prefix).map(str::to_string).unwrap_or(path);
+    let path = path
+        .strip_prefix(prefix)
+        .map(str::to_string)
+        .unwrap_or(path);
     if path.is_empty() {
         return Err("empty path".into());
     }
@@ -597,7 +603,12 @@ fn unquote(s: &str) -> Result<String, String> {
                 }
                 u8::try_from(v).map_err(|_| "bad octal escape in a quoted path")?
             }
-            other => return Err(format!("unknown escape `\\{}` in a quoted path", other as char)),
+            other => {
+                return Err(format!(
+                    "unknown escape `\\{}` in a quoted path",
+                    other as char
+                ));
+            }
         });
     }
     String::from_utf8(bytes).map_err(|_| "a quoted path is not UTF-8".to_string())

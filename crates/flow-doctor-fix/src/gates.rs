@@ -93,7 +93,11 @@ pub fn check(
             "auto_fix is disabled; set `auto_fix.enabled: true` to let flow-doctor propose fixes",
         ));
     }
-    if cfg.test_command.as_deref().is_none_or(|c| c.trim().is_empty()) {
+    if cfg
+        .test_command
+        .as_deref()
+        .is_none_or(|c| c.trim().is_empty())
+    {
         return Err(Refusal::new(
             "test_command",
             "no `auto_fix.test_command` is configured; a fix is only proposed after the tests pass",
@@ -145,14 +149,16 @@ pub fn check(
             ),
         ));
     }
-    let blocking = prior.iter().filter(|p| p.signature == meta.signature).find(|p| {
-        p.status == FixStatus::Succeeded || (p.status == FixStatus::Failed && !retry_failed)
-    });
+    let blocking = prior
+        .iter()
+        .filter(|p| p.signature == meta.signature)
+        .find(|p| {
+            p.status == FixStatus::Succeeded || (p.status == FixStatus::Failed && !retry_failed)
+        });
     if let Some(p) = blocking {
-        let when = p
-            .at
-            .map(|t| format!(" on {}", t.format("%Y-%m-%d %H:%M UTC")))
-            .unwrap_or_default();
+        let when =
+            p.at.map(|t| format!(" on {}", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
         let reason = match p.status {
             FixStatus::Succeeded => format!(
                 "a fix for this failure was already proposed{when}{}",
@@ -196,7 +202,11 @@ pub fn credential_mention(meta: &IssueMetadata) -> Option<String> {
     if let Some(root) = &meta.root_cause
         && let Some(c) = CREDENTIAL_WORDS.captures(root)
     {
-        let word = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or("secret");
+        let word = c
+            .get(1)
+            .or(c.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or("secret");
         return Some(format!("the root cause mentions `{word}`"));
     }
     meta.affected_files

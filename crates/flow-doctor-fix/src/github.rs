@@ -118,7 +118,9 @@ impl GithubForge {
             .set_read_timeout(Some(self.timeout))
             .set_write_timeout(Some(self.timeout))
             .build()
-            .map_err(|e| Error::permanent(COMPONENT, Problem(format!("cannot build the client: {e}"))))
+            .map_err(|e| {
+                Error::permanent(COMPONENT, Problem(format!("cannot build the client: {e}")))
+            })
     }
 
     fn path(&self, rest: &str) -> String {
@@ -298,7 +300,8 @@ fn map_error(e: octocrab::Error) -> Error {
                 .is_some_and(|v| v.as_bytes() == b"0");
             if status == 429
                 || (status == 403
-                    && (remaining_zero || source.message.to_ascii_lowercase().contains("rate limit")))
+                    && (remaining_zero
+                        || source.message.to_ascii_lowercase().contains("rate limit")))
             {
                 return Error::rate_limited(COMPONENT, None);
             }

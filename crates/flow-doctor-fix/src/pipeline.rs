@@ -267,7 +267,8 @@ impl FixPipeline {
         if let Some(wt) = worktree.take()
             && let Err(e) = wt.remove(keep_branch)
         {
-            out.warnings.push(format!("could not remove the worktree: {e}"));
+            out.warnings
+                .push(format!("could not remove the worktree: {e}"));
         }
         out.attempt.status = status;
         out.attempt.step = step.to_string();
@@ -298,14 +299,17 @@ impl FixPipeline {
             let body = self.scrubber.scrub(&body).into_owned();
             match self.forge.comment(req.issue_number, &body).await {
                 Ok(url) => out.comment_url = Some(url),
-                Err(e) => out
-                    .warnings
-                    .push(format!("could not comment on the issue: {}", e.chain_string())),
+                Err(e) => out.warnings.push(format!(
+                    "could not comment on the issue: {}",
+                    e.chain_string()
+                )),
             }
         }
         if let Err(e) = self.store.record_fix_attempt(&out.attempt).await {
-            out.warnings
-                .push(format!("could not record the attempt: {}", e.chain_string()));
+            out.warnings.push(format!(
+                "could not record the attempt: {}",
+                e.chain_string()
+            ));
         }
         Ok(out)
     }
@@ -343,7 +347,10 @@ impl FixPipeline {
             .map_err(|e| {
                 Stop::failed(
                     "previous_attempt",
-                    format!("cannot read earlier attempts from the store: {}", e.chain_string()),
+                    format!(
+                        "cannot read earlier attempts from the store: {}",
+                        e.chain_string()
+                    ),
                 )
             })?
             .iter()
@@ -439,7 +446,9 @@ impl FixPipeline {
         let user = prompt::build_prompt(issue, meta, &files, self.limits);
         let user = self.scrubber.scrub(&user).into_owned();
         out.prompt = Some(user.clone());
-        let answer = model.complete(SYSTEM_PROMPT, &user, MAX_ANSWER_TOKENS).await;
+        let answer = model
+            .complete(SYSTEM_PROMPT, &user, MAX_ANSWER_TOKENS)
+            .await;
         let settle = match &answer {
             Ok(a) => (a.usage, a.cost_usd, a.model.clone()),
             Err(_) => (TokenUsage::default(), 0.0, String::new()),
@@ -470,7 +479,8 @@ impl FixPipeline {
         guard
             .check(&patch, wt.path())
             .map_err(|e| Stop::failed("scope_guard", e.to_string()))?;
-        let changes = apply::apply(wt.path(), &patch).map_err(|e| Stop::failed("apply", e.to_string()))?;
+        let changes =
+            apply::apply(wt.path(), &patch).map_err(|e| Stop::failed("apply", e.to_string()))?;
         out.changes = changes;
 
         let command = self.config.test_command.clone().unwrap_or_default();
@@ -479,22 +489,31 @@ impl FixPipeline {
             .map_err(|e| Stop::failed("tests", format!("cannot start `sh -c {command}`: {e}")))?;
         let passed = run.status.passed();
         let tail = self.scrubber.scrub(&run.tail(TAIL_LINES)).into_owned();
-        let status_line = format!("`{}` {} after {:.1}s", run.command, run.status, run.duration.as_secs_f64());
+        let status_line = format!(
+            "`{}` {} after {:.1}s",
+            run.command,
+            run.status,
+            run.duration.as_secs_f64()
+        );
         out.tests = Some(run);
         if !passed {
-            return Err(Stop::failed("tests", format!("the tests failed with the fix applied: {status_line}")).with_tail(tail));
+            return Err(Stop::failed(
+                "tests",
+                format!("the tests failed with the fix applied: {status_line}"),
+            )
+            .with_tail(tail));
         }
 
         let title = format!("Fix: {}", issue.title);
-        let note = out
-            .model
-            .as_ref()
-            .map(|(m, _, c)| format!("{m}, ${c:.4}"));
+        let note = out.model.as_ref().map(|(m, _, c)| format!("{m}, ${c:.4}"));
         let body = render::pr_body(PrBodyParts {
             issue_number: req.issue_number,
             meta,
             changes: &out.changes,
-            tests: out.tests.as_ref().ok_or_else(|| Stop::failed("tests", "no test run"))?,
+            tests: out
+                .tests
+                .as_ref()
+                .ok_or_else(|| Stop::failed("tests", "no test run"))?,
             model_note: note.as_deref(),
         });
         let draft = PullRequestDraft {
@@ -536,11 +555,15 @@ impl FixPipeline {
         .map_err(|e| Stop::failed("push", format!("the push task failed: {e}")))?
         .map_err(|e| Stop::failed("push", e.to_string()))?;
 
-        let pr = self
-            .forge
-            .open_pull_request(&draft)
-            .await
-            .map_err(|e| Stop::failed("pr", format!("the branch `{branch}` was pushed but the pull request could not be opened: {}", e.chain_string())))?;
+        let pr = self.forge.open_pull_request(&draft).await.map_err(|e| {
+            Stop::failed(
+                "pr",
+                format!(
+                    "the branch `{branch}` was pushed but the pull request could not be opened: {}",
+                    e.chain_string()
+                ),
+            )
+        })?;
         out.attempt.pr_url = Some(pr.url.clone());
         out.pull_request = Some(pr.clone());
         if let Err(e) = self
@@ -548,8 +571,10 @@ impl FixPipeline {
             .label_pull_request(&pr, &self.config.pr_labels)
             .await
         {
-            out.warnings
-                .push(format!("could not label the pull request: {}", e.chain_string()));
+            out.warnings.push(format!(
+                "could not label the pull request: {}",
+                e.chain_string()
+            ));
         }
         let mut done = out.attempt.clone();
         done.status = FixStatus::Succeeded;
@@ -560,9 +585,10 @@ impl FixPipeline {
             .into_owned();
         match self.forge.comment(req.issue_number, &comment).await {
             Ok(url) => out.comment_url = Some(url),
-            Err(e) => out
-                .warnings
-                .push(format!("could not comment on the issue: {}", e.chain_string())),
+            Err(e) => out.warnings.push(format!(
+                "could not comment on the issue: {}",
+                e.chain_string()
+            )),
         }
         Ok(())
     }

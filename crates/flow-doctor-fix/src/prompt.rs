@@ -198,7 +198,7 @@ pub fn build_prompt(
     let _ = writeln!(p, "\n## Files (current content at the base branch)");
     for f in files {
         let fence = fence_for(&f.content);
-        let _ = writeln!(p, "\n### {}\n{fence}\n{}", f.path, f.content);
+        let _ = write!(p, "\n### {}\n{fence}\n{}", f.path, f.content);
         if !f.content.ends_with('\n') && !f.content.is_empty() {
             p.push('\n');
         }

@@ -148,7 +148,10 @@ pub async fn run_tests_in_env(
     for r in readers {
         let _ = tokio::time::timeout(Duration::from_secs(2), r).await;
     }
-    let tail = buf.lock().map(|t| t.clone()).unwrap_or_else(|e| e.into_inner().clone());
+    let tail = buf
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
     Ok(TestRun {
         command: command.to_string(),
         status,

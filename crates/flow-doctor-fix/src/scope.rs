@@ -374,7 +374,9 @@ fn has_drive_prefix(path: &str) -> bool {
 /// symlink under `root`, and that its deepest existing ancestor resolves
 /// inside `root`.
 pub(crate) fn check_location(root: &Path, rel: &str) -> Result<(), ViolationKind> {
-    let root_real = root.canonicalize().map_err(|_| ViolationKind::OutsideRepo)?;
+    let root_real = root
+        .canonicalize()
+        .map_err(|_| ViolationKind::OutsideRepo)?;
     let mut current = root.to_path_buf();
     let mut deepest_existing = root.to_path_buf();
     for comp in Path::new(rel).components() {

@@ -89,10 +89,7 @@ impl FixWorktree {
         parent: Option<&Path>,
     ) -> Result<Self, GitError> {
         let repo = Repository::discover(repo_path).map_err(git_err("open the repository"))?;
-        let repo_path = repo
-            .workdir()
-            .unwrap_or_else(|| repo.path())
-            .to_path_buf();
+        let repo_path = repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf();
         let commit = resolve_base(&repo, base)?;
         let base_commit = commit.id().to_string();
         let branch_ref = repo
@@ -191,7 +188,9 @@ impl FixWorktree {
         let Some(dir) = self.dir.take() else {
             return Ok(());
         };
-        let removed = dir.close().map_err(io_git_err("remove the worktree directory"));
+        let removed = dir
+            .close()
+            .map_err(io_git_err("remove the worktree directory"));
         let repo = Repository::open(&self.repo_path).map_err(git_err("open the repository"))?;
         if let Ok(wt) = repo.find_worktree(&self.name) {
             let mut opts = WorktreePruneOptions::new();
@@ -217,7 +216,10 @@ impl Drop for FixWorktree {
 }
 
 fn resolve_base<'r>(repo: &'r Repository, base: &str) -> Result<git2::Commit<'r>, GitError> {
-    for name in [format!("refs/heads/{base}"), format!("refs/remotes/origin/{base}")] {
+    for name in [
+        format!("refs/heads/{base}"),
+        format!("refs/remotes/origin/{base}"),
+    ] {
         if let Ok(r) = repo.find_reference(&name) {
             return r
                 .peel_to_commit()

@@ -7,3 +7,4 @@ mod fingerprint;
 mod playbook;
 mod run;
 mod scrub;
+mod init_cmd;

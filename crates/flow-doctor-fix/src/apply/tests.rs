@@ -13,14 +13,20 @@ fn hunks(text: &str) -> Vec<Hunk> {
 #[test]
 fn applies_at_the_named_line() {
     let h = hunks("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n");
-    assert_eq!(apply_hunks("f", "a\nb\nc\nd\ne\n", &h).unwrap(), "a\nb\nC\nd\ne\n");
+    assert_eq!(
+        apply_hunks("f", "a\nb\nc\nd\ne\n", &h).unwrap(),
+        "a\nb\nC\nd\ne\n"
+    );
 }
 
 #[test]
 fn applies_when_line_numbers_are_off() {
     // The header says line 40; the context is at line 2.
     let h = hunks("--- a/f\n+++ b/f\n@@ -40,3 +40,3 @@\n b\n-c\n+C\n d\n");
-    assert_eq!(apply_hunks("f", "a\nb\nc\nd\n", &h).unwrap(), "a\nb\nC\nd\n");
+    assert_eq!(
+        apply_hunks("f", "a\nb\nc\nd\n", &h).unwrap(),
+        "a\nb\nC\nd\n"
+    );
 }
 
 #[test]
@@ -35,9 +41,8 @@ fn picks_the_occurrence_nearest_the_header() {
 
 #[test]
 fn several_hunks_shift_later_ones() {
-    let h = hunks(
-        "--- a/f\n+++ b/f\n@@ -1,2 +1,4 @@\n a\n+a1\n+a2\n b\n@@ -5,2 +7,2 @@\n e\n-f\n+F\n",
-    );
+    let h =
+        hunks("--- a/f\n+++ b/f\n@@ -1,2 +1,4 @@\n a\n+a1\n+a2\n b\n@@ -5,2 +7,2 @@\n e\n-f\n+F\n");
     assert_eq!(
         apply_hunks("f", "a\nb\nc\nd\ne\nf\n", &h).unwrap(),
         "a\na1\na2\nb\nc\nd\ne\nF\n"
@@ -57,7 +62,10 @@ fn trailing_whitespace_differences_are_tolerated() {
 fn a_hunk_that_does_not_apply_is_shown() {
     let h = hunks("--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n nope\n-x\n+y\n");
     let err = apply_hunks("f", "a\nb\n", &h).unwrap_err();
-    let ApplyError::Hunk { path, index, hunk, .. } = &err else {
+    let ApplyError::Hunk {
+        path, index, hunk, ..
+    } = &err
+    else {
         panic!("{err:?}");
     };
     assert_eq!((path.as_str(), *index), ("f", 1));
@@ -96,8 +104,14 @@ fn plan_writes_nothing_and_apply_writes_all_or_nothing() {
     let bad = patch(
         "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n-y = 9\n+y = 2\n",
     );
-    assert!(matches!(apply(root, &bad), Err(ApplyError::Hunk { index: 1, .. })));
-    assert_eq!(std::fs::read_to_string(root.join("a.py")).unwrap(), "x = 1\n");
+    assert!(matches!(
+        apply(root, &bad),
+        Err(ApplyError::Hunk { index: 1, .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(root.join("a.py")).unwrap(),
+        "x = 1\n"
+    );
 
     let good = patch(
         "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n--- /dev/null\n+++ b/pkg/new.py\n@@ -0,0 +1 @@\n+z = 3\n--- a/b.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-y = 1\n",
@@ -107,8 +121,14 @@ fn plan_writes_nothing_and_apply_writes_all_or_nothing() {
     assert!(!root.join("pkg").exists());
     let changes = apply(root, &good).unwrap();
     assert_eq!(changes, planned);
-    assert_eq!(std::fs::read_to_string(root.join("a.py")).unwrap(), "x = 2\n");
-    assert_eq!(std::fs::read_to_string(root.join("pkg/new.py")).unwrap(), "z = 3\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("a.py")).unwrap(),
+        "x = 2\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("pkg/new.py")).unwrap(),
+        "z = 3\n"
+    );
     assert!(!root.join("b.py").exists());
 }
 
@@ -126,7 +146,10 @@ fn renames_and_modes() {
     assert!(!root.join("old.sh").exists());
     let new = root.join("bin/new.sh");
     assert_eq!(std::fs::read_to_string(&new).unwrap(), "echo hello\n");
-    assert_ne!(std::fs::metadata(&new).unwrap().permissions().mode() & 0o111, 0);
+    assert_ne!(
+        std::fs::metadata(&new).unwrap().permissions().mode() & 0o111,
+        0
+    );
 }
 
 #[test]
@@ -136,14 +159,25 @@ fn file_state_mismatches_are_errors() {
     std::fs::write(root.join("here.txt"), "a\n").unwrap();
     std::fs::write(root.join("bin.dat"), [0xff, 0xfe, 0x00]).unwrap();
     let create_existing = patch("--- /dev/null\n+++ b/here.txt\n@@ -0,0 +1 @@\n+b\n");
-    assert!(matches!(plan(root, &create_existing), Err(ApplyError::File { .. })));
+    assert!(matches!(
+        plan(root, &create_existing),
+        Err(ApplyError::File { .. })
+    ));
     let change_missing = patch("--- a/gone.txt\n+++ b/gone.txt\n@@ -1 +1 @@\n-a\n+b\n");
     let err = plan(root, &change_missing).unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     let binary = patch("--- a/bin.dat\n+++ b/bin.dat\n@@ -1 +1 @@\n-a\n+b\n");
-    assert!(plan(root, &binary).unwrap_err().to_string().contains("not UTF-8"));
+    assert!(
+        plan(root, &binary)
+            .unwrap_err()
+            .to_string()
+            .contains("not UTF-8")
+    );
     let partial_delete = patch("--- a/here.txt\n+++ /dev/null\n@@ -0,0 +0,0 @@\n a\n");
-    assert!(matches!(plan(root, &partial_delete), Err(ApplyError::File { .. })));
+    assert!(matches!(
+        plan(root, &partial_delete),
+        Err(ApplyError::File { .. })
+    ));
 }
 
 #[test]
@@ -153,7 +187,9 @@ fn symlinks_are_neither_read_nor_written_through() {
     let sentinel = outside.path().join("sentinel.txt");
     std::fs::write(&sentinel, "untouched\n").unwrap();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
-    let p = patch("--- a/link/sentinel.txt\n+++ b/link/sentinel.txt\n@@ -1 +1 @@\n-untouched\n+pwned\n");
+    let p = patch(
+        "--- a/link/sentinel.txt\n+++ b/link/sentinel.txt\n@@ -1 +1 @@\n-untouched\n+pwned\n",
+    );
     let err = apply(dir.path(), &p).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
     assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "untouched\n");
@@ -169,12 +205,22 @@ fn file_change_renders_a_unified_diff_and_stats() {
         mode: None,
     };
     let text = c.to_string();
-    assert!(text.starts_with("--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@"), "{text}");
-    assert!(text.contains("-    return a - b\n+    return a + b\n"), "{text}");
+    assert!(
+        text.starts_with("--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-    return a - b\n+    return a + b\n"),
+        "{text}"
+    );
     assert_eq!(c.stats(), (1, 1));
     let created = FileChange {
         before: None,
         ..c.clone()
     };
-    assert!(created.to_string().starts_with("--- /dev/null\n+++ b/calc.py"));
+    assert!(
+        created
+            .to_string()
+            .starts_with("--- /dev/null\n+++ b/calc.py")
+    );
 }

@@ -87,9 +87,7 @@ fn binary_patches_are_flagged_not_decoded() {
 
 #[test]
 fn no_newline_markers_attach_to_the_right_side() {
-    let p = parse(
-        "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-old\n\\ No newline at end of file\n+new\n",
-    );
+    let p = parse("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-old\n\\ No newline at end of file\n+new\n");
     let h = &p.files[0].hunks[0];
     assert!(h.old_missing_newline);
     assert!(!h.new_missing_newline);
@@ -170,12 +168,18 @@ fn extract_joins_fenced_diff_blocks_only() {
     let p = parse(&d);
     assert_eq!(p.files.len(), 2);
     assert_eq!(p.files[0].hunks[0].lines[0], HunkLine::Remove("```".into()));
-    assert_eq!(extract_diff("--- a/x\n+++ b/x\n"), Err(DiffError::NoDiffBlock));
+    assert_eq!(
+        extract_diff("--- a/x\n+++ b/x\n"),
+        Err(DiffError::NoDiffBlock)
+    );
     assert_eq!(extract_diff("```diff\n\n```"), Err(DiffError::NoDiffBlock));
 }
 
 #[test]
 fn hunk_display_recomputes_counts() {
     let p = parse("--- a/f\n+++ b/f\n@@ -3,9 +3,9 @@ fn x\n a\n-b\n+c\n");
-    assert_eq!(p.files[0].hunks[0].to_string(), "@@ -3,2 +3,2 @@\n a\n-b\n+c\n");
+    assert_eq!(
+        p.files[0].hunks[0].to_string(),
+        "@@ -3,2 +3,2 @@\n a\n-b\n+c\n"
+    );
 }

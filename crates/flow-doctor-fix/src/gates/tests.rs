@@ -58,22 +58,40 @@ fn categories() {
     m.category = None;
     assert_eq!(step(check(&m, &cfg(), &[], false)), "category");
     for c in [Category::Code, Category::Data, Category::Transient] {
-        assert_eq!(step(check(&meta(c, 0.99, "x", &["a.py"]), &cfg(), &[], false)), "passed");
+        assert_eq!(
+            step(check(&meta(c, 0.99, "x", &["a.py"]), &cfg(), &[], false)),
+            "passed"
+        );
     }
 }
 
 #[test]
 fn confidence_below_threshold_or_missing() {
-    let r = check(&meta(Category::Code, 0.62, "x", &["a.py"]), &cfg(), &[], false).unwrap_err();
+    let r = check(
+        &meta(Category::Code, 0.62, "x", &["a.py"]),
+        &cfg(),
+        &[],
+        false,
+    )
+    .unwrap_err();
     assert_eq!(r.step, "confidence");
-    assert!(r.reason.contains("0.62") && r.reason.contains("0.90"), "{}", r.reason);
+    assert!(
+        r.reason.contains("0.62") && r.reason.contains("0.90"),
+        "{}",
+        r.reason
+    );
     let mut m = good();
     m.confidence = None;
     assert_eq!(step(check(&m, &cfg(), &[], false)), "confidence");
     let mut c = cfg();
     c.confidence_threshold = 0.5;
     assert_eq!(
-        step(check(&meta(Category::Code, 0.62, "x", &["a.py"]), &c, &[], false)),
+        step(check(
+            &meta(Category::Code, 0.62, "x", &["a.py"]),
+            &c,
+            &[],
+            false
+        )),
         "passed"
     );
 }
@@ -87,17 +105,33 @@ fn config_failures_about_credentials() {
         ("reads secrets from the vault", vec!["settings.py"]),
         ("the .env file lacks DB_URL", vec!["settings.py"]),
         ("wrong setting", vec![".env"]),
-        ("wrong setting", vec!["deploy/prod.env.local", "config/.env.prod"]),
+        (
+            "wrong setting",
+            vec!["deploy/prod.env.local", "config/.env.prod"],
+        ),
         ("wrong setting", vec!["certs/client.pem"]),
         ("wrong setting", vec!["config/credentials.yaml"]),
     ] {
-        let r = check(&meta(Category::Config, 0.95, root, &files), &cfg(), &[], false);
+        let r = check(
+            &meta(Category::Config, 0.95, root, &files),
+            &cfg(),
+            &[],
+            false,
+        );
         assert_eq!(step(r), "credentials", "{root} {files:?}");
     }
     // Not about credentials, or not CONFIG.
     for (cat, root, file) in [
-        (Category::Config, "batch_size must be positive", "settings.py"),
-        (Category::Config, "the environment name is wrong", "environment.py"),
+        (
+            Category::Config,
+            "batch_size must be positive",
+            "settings.py",
+        ),
+        (
+            Category::Config,
+            "the environment name is wrong",
+            "environment.py",
+        ),
         (Category::Code, "token parser fails on a comma", "lexer.py"),
     ] {
         let r = check(&meta(cat, 0.95, root, &[file]), &cfg(), &[], false);
@@ -116,18 +150,40 @@ fn previous_failed_or_successful_attempts_block_refused_and_dry_runs_do_not() {
     };
     let r = check(&good(), &cfg(), &[prior(FixStatus::Failed, "sig1")], false).unwrap_err();
     assert_eq!(r.step, "previous_attempt");
-    assert!(r.reason.contains("`tests`") && r.reason.contains("--retry-failed"), "{}", r.reason);
-    let r = check(&good(), &cfg(), &[prior(FixStatus::Succeeded, "sig1")], true).unwrap_err();
-    assert!(r.reason.contains("https://example.test/pr/1"), "{}", r.reason);
+    assert!(
+        r.reason.contains("`tests`") && r.reason.contains("--retry-failed"),
+        "{}",
+        r.reason
+    );
+    let r = check(
+        &good(),
+        &cfg(),
+        &[prior(FixStatus::Succeeded, "sig1")],
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        r.reason.contains("https://example.test/pr/1"),
+        "{}",
+        r.reason
+    );
     for ok in [
-        vec![prior(FixStatus::Refused, "sig1"), prior(FixStatus::DryRun, "sig1")],
+        vec![
+            prior(FixStatus::Refused, "sig1"),
+            prior(FixStatus::DryRun, "sig1"),
+        ],
         vec![prior(FixStatus::Failed, "other")],
     ] {
         assert_eq!(step(check(&good(), &cfg(), &ok, false)), "passed");
     }
     // An explicit retry lets a failed attempt through, once a person asks.
     assert_eq!(
-        step(check(&good(), &cfg(), &[prior(FixStatus::Failed, "sig1")], true)),
+        step(check(
+            &good(),
+            &cfg(),
+            &[prior(FixStatus::Failed, "sig1")],
+            true
+        )),
         "passed"
     );
 }

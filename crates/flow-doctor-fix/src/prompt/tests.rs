@@ -14,7 +14,11 @@ fn reads_files_in_scope_and_says_why_others_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("src")).unwrap();
-    std::fs::write(root.join("src/calc.py"), "def add(a, b):\n    return a - b\n").unwrap();
+    std::fs::write(
+        root.join("src/calc.py"),
+        "def add(a, b):\n    return a - b\n",
+    )
+    .unwrap();
     std::fs::write(root.join(".env"), "TOKEN=x\n").unwrap();
     std::fs::write(root.join("blob.bin"), [0xff, 0x00]).unwrap();
     std::os::unix::fs::symlink("/etc/hostname", root.join("src/link.py")).unwrap();
@@ -84,7 +88,10 @@ fn prompt_carries_diagnosis_issue_text_and_files_without_metadata() {
     let issue = ForgeIssue {
         number: 7,
         title: "[etl] AssertionError: 1 != 3".into(),
-        body: format!("Traceback (most recent call last):\n  File \"calc.py\"\n\n{}", meta.render()),
+        body: format!(
+            "Traceback (most recent call last):\n  File \"calc.py\"\n\n{}",
+            meta.render()
+        ),
         url: String::new(),
         is_pull_request: false,
     };
@@ -99,11 +106,17 @@ fn prompt_carries_diagnosis_issue_text_and_files_without_metadata() {
     assert!(p.contains("- root cause: add() subtracts"));
     assert!(p.contains("Traceback (most recent call last):"));
     assert!(!p.contains("flow-doctor:metadata"));
-    assert!(p.contains("### calc.py\n````\nx = '```'\n````\n(cut:"), "{p}");
+    assert!(
+        p.contains("### calc.py\n````\nx = '```'\n````\n(cut:"),
+        "{p}"
+    );
 }
 
 #[test]
 fn issue_text_is_cut_by_characters() {
     assert_eq!(issue_text("héllo wörld", 5), "héllo\n[... cut ...]");
-    assert_eq!(issue_text("a<!-- flow-doctor:metadata\n{}\n-->b", 100), "ab");
+    assert_eq!(
+        issue_text("a<!-- flow-doctor:metadata\n{}\n-->b", 100),
+        "ab"
+    );
 }

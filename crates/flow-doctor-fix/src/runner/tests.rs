@@ -7,10 +7,18 @@ const LONG: Duration = Duration::from_secs(120);
 #[tokio::test]
 async fn passing_and_failing_commands_with_output() {
     let dir = tempfile::tempdir().unwrap();
-    let ok = run_tests("echo out; echo err >&2", dir.path(), LONG).await.unwrap();
+    let ok = run_tests("echo out; echo err >&2", dir.path(), LONG)
+        .await
+        .unwrap();
     assert_eq!(ok.status, TestStatus::Passed);
-    assert!(ok.output.contains("out") && ok.output.contains("err"), "{}", ok.output);
-    let bad = run_tests("echo FAILED test_add; exit 3", dir.path(), LONG).await.unwrap();
+    assert!(
+        ok.output.contains("out") && ok.output.contains("err"),
+        "{}",
+        ok.output
+    );
+    let bad = run_tests("echo FAILED test_add; exit 3", dir.path(), LONG)
+        .await
+        .unwrap();
     assert_eq!(bad.status, TestStatus::Failed(3));
     assert_eq!(bad.tail(1), "FAILED test_add");
     assert_eq!(bad.status.to_string(), "failed (exit status 3)");

@@ -39,8 +39,14 @@ fn empty_and_invalid_characters() {
     let g = default_guard();
     assert_eq!(g.check_path(""), Err(ViolationKind::EmptyPath));
     assert_eq!(g.check_path("./"), Err(ViolationKind::EmptyPath));
-    assert_eq!(g.check_path("src\\x.py"), Err(ViolationKind::InvalidCharacter));
-    assert_eq!(g.check_path("src/x\u{7}.py"), Err(ViolationKind::InvalidCharacter));
+    assert_eq!(
+        g.check_path("src\\x.py"),
+        Err(ViolationKind::InvalidCharacter)
+    );
+    assert_eq!(
+        g.check_path("src/x\u{7}.py"),
+        Err(ViolationKind::InvalidCharacter)
+    );
 }
 
 #[test]
@@ -48,7 +54,10 @@ fn absolute_paths() {
     let g = default_guard();
     assert_eq!(g.check_path("/etc/passwd"), Err(ViolationKind::Absolute));
     assert_eq!(g.check_path("C:/Windows/x"), Err(ViolationKind::Absolute));
-    assert_eq!(g.check_path("\\\\server\\share"), Err(ViolationKind::Absolute));
+    assert_eq!(
+        g.check_path("\\\\server\\share"),
+        Err(ViolationKind::Absolute)
+    );
     // `--- a//etc/passwd` strips `a/` and leaves an absolute path.
     let p = Patch::parse("--- a//etc/passwd\n+++ b//etc/passwd\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
     assert_eq!(kinds(&g.check_patch(&p)), vec![ViolationKind::Absolute]);
@@ -75,7 +84,12 @@ fn parent_components() {
 #[test]
 fn git_directories_at_any_depth_and_case() {
     let g = ScopeGuard::new(&scope(&["**"], &[]), 400).unwrap();
-    for p in [".git/config", "sub/.git/hooks/pre-commit", ".GIT/HEAD", ".git"] {
+    for p in [
+        ".git/config",
+        "sub/.git/hooks/pre-commit",
+        ".GIT/HEAD",
+        ".git",
+    ] {
         assert_eq!(g.check_path(p), Err(ViolationKind::GitDir), "{p}");
     }
     assert!(g.check_path(".gitignore").is_ok());
@@ -91,7 +105,10 @@ fn allow_globs_and_directory_prefixes() {
     assert!(g.allows("lib/x.py"));
     // `*` stops at `/`; a prefix needs a `/` boundary; allow is case-sensitive.
     assert_eq!(g.check_path("lib/sub/x.py"), Err(ViolationKind::NotAllowed));
-    assert_eq!(g.check_path("testsuite/x.py"), Err(ViolationKind::NotAllowed));
+    assert_eq!(
+        g.check_path("testsuite/x.py"),
+        Err(ViolationKind::NotAllowed)
+    );
     assert_eq!(g.check_path("SRC/a.py"), Err(ViolationKind::NotAllowed));
     assert_eq!(g.check_path("setup.py"), Err(ViolationKind::NotAllowed));
     let g = ScopeGuard::new(&scope(&["src/"], &[]), 400).unwrap();
@@ -113,8 +130,14 @@ fn deny_globs_and_prefixes_win_case_insensitively() {
     assert_eq!(denied("flow-doctor.yaml"), "flow-doctor.yaml");
     assert!(g.allows("sub/flow-doctor.yaml"), "root-only entry");
     let g = ScopeGuard::new(&scope(&["**"], &["vendor", "secrets/"]), 400).unwrap();
-    assert!(matches!(g.check_path("vendor/lib.py"), Err(ViolationKind::Denied { .. })));
-    assert!(matches!(g.check_path("Secrets/a"), Err(ViolationKind::Denied { .. })));
+    assert!(matches!(
+        g.check_path("vendor/lib.py"),
+        Err(ViolationKind::Denied { .. })
+    ));
+    assert!(matches!(
+        g.check_path("Secrets/a"),
+        Err(ViolationKind::Denied { .. })
+    ));
     assert!(g.allows("vendored.py"));
 }
 
@@ -129,7 +152,8 @@ fn bad_globs_are_config_errors() {
 #[test]
 fn binary_patches() {
     let g = default_guard();
-    let p = Patch::parse("diff --git a/img.png b/img.png\nGIT binary patch\nliteral 1\nAcmZ\n").unwrap();
+    let p = Patch::parse("diff --git a/img.png b/img.png\nGIT binary patch\nliteral 1\nAcmZ\n")
+        .unwrap();
     assert_eq!(kinds(&g.check_patch(&p)), vec![ViolationKind::Binary]);
     let p = Patch::parse("Binary files a/x.bin and b/x.bin differ\n").unwrap();
     assert_eq!(kinds(&g.check_patch(&p)), vec![ViolationKind::Binary]);
@@ -174,8 +198,14 @@ fn every_violation_is_reported() {
     let v = g.check_patch(&p);
     assert_eq!(v.len(), 3, "{v:?}");
     let msg = ScopeRejection { violations: v }.to_string();
-    assert!(msg.contains("`../x`: the path has a `..` component"), "{msg}");
-    assert!(msg.contains("`.env`: matches the `auto_fix.scope.deny` entry `**/.env`"), "{msg}");
+    assert!(
+        msg.contains("`../x`: the path has a `..` component"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("`.env`: matches the `auto_fix.scope.deny` entry `**/.env`"),
+        "{msg}"
+    );
     assert!(msg.contains("`/abs`: absolute path"), "{msg}");
 }
 
@@ -206,7 +236,10 @@ fn symlinks_in_the_worktree_are_rejected() {
 #[test]
 fn a_root_that_cannot_be_resolved_is_outside() {
     let g = default_guard();
-    let v = g.check_on_disk(&modify("src/a.py"), Path::new("/nonexistent/flow-doctor/root"));
+    let v = g.check_on_disk(
+        &modify("src/a.py"),
+        Path::new("/nonexistent/flow-doctor/root"),
+    );
     assert_eq!(kinds(&v), vec![ViolationKind::OutsideRepo]);
 }
 

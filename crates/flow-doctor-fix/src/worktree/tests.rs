@@ -18,7 +18,8 @@ fn repo_with_origin() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let sig = Signature::now("t", "t@example.com").unwrap();
     let c = repo.commit(None, &sig, &sig, "init", &tree, &[]).unwrap();
-    repo.branch("main", &repo.find_commit(c).unwrap(), true).unwrap();
+    repo.branch("main", &repo.find_commit(c).unwrap(), true)
+        .unwrap();
     repo.set_head("refs/heads/main").unwrap();
     repo.remote("origin", bare.to_str().unwrap()).unwrap();
     (tmp, work, bare)
@@ -31,7 +32,11 @@ fn worktree_commit_push_and_cleanup() {
     let wt_path = wt.path().to_path_buf();
     assert!(wt_path.join("calc.py").is_file());
     assert_ne!(wt_path, work);
-    std::fs::write(wt_path.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    std::fs::write(
+        wt_path.join("calc.py"),
+        "def add(a, b):\n    return a + b\n",
+    )
+    .unwrap();
     let id = wt.commit("Fix: add", &["calc.py".into()], &[]).unwrap();
 
     // The main checkout is untouched.
@@ -47,16 +52,17 @@ fn worktree_commit_push_and_cleanup() {
         .peel_to_commit()
         .unwrap();
     assert_eq!(pushed.id().to_string(), id);
-    assert_eq!(pushed.author().email(), Some(AUTHOR_EMAIL));
+    assert_eq!(pushed.author().email().ok(), Some(AUTHOR_EMAIL));
     assert_eq!(pushed.parent_id(0).unwrap().to_string(), wt.base_commit());
 
     wt.remove(true).unwrap();
     assert!(!wt_path.exists());
     let repo = Repository::open(&work).unwrap();
     assert_eq!(repo.worktrees().unwrap().len(), 0);
-    assert!(repo
-        .find_branch("flow-doctor/fix-7-abc12345", BranchType::Local)
-        .is_ok());
+    assert!(
+        repo.find_branch("flow-doctor/fix-7-abc12345", BranchType::Local)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -65,7 +71,10 @@ fn removing_without_keep_deletes_the_branch_and_drop_cleans_up() {
     let wt = FixWorktree::create(&work, "main", "flow-doctor/fix-1-x", None).unwrap();
     wt.remove(false).unwrap();
     let repo = Repository::open(&work).unwrap();
-    assert!(repo.find_branch("flow-doctor/fix-1-x", BranchType::Local).is_err());
+    assert!(
+        repo.find_branch("flow-doctor/fix-1-x", BranchType::Local)
+            .is_err()
+    );
 
     let path = {
         let wt = FixWorktree::create(&work, "main", "flow-doctor/fix-2-x", None).unwrap();
@@ -85,7 +94,11 @@ fn deletions_are_committed() {
         .commit("move", &["calc2.py".into()], &["calc.py".into()])
         .unwrap();
     let repo = Repository::open(&work).unwrap();
-    let tree = repo.find_commit(git2::Oid::from_str(&id).unwrap()).unwrap().tree().unwrap();
+    let tree = repo
+        .find_commit(git2::Oid::from_str(&id).unwrap())
+        .unwrap()
+        .tree()
+        .unwrap();
     assert!(tree.get_name("calc.py").is_none());
     assert!(tree.get_name("calc2.py").is_some());
 }
@@ -118,6 +131,6 @@ fn rejected_pushes_are_errors() {
         .unwrap()
         .peel_to_commit()
         .unwrap();
-    assert_eq!(tip.message(), Some("one"));
+    assert_eq!(tip.message().ok(), Some("one"));
     assert!(push_branch(&work, "upstream", "main", None).is_err());
 }
