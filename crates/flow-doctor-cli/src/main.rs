@@ -18,6 +18,7 @@ mod report;
 mod run;
 mod scrub;
 mod status;
+mod generate_fix;
 mod init_cmd;
 
 /// Pipeline error doctor.
@@ -60,6 +61,8 @@ enum Command {
     },
     /// Remove secrets from a file or standard input; print the result.
     Scrub(scrub::ScrubArgs),
+    /// Turn a flow-doctor GitHub issue into a tested fix pull request.
+    GenerateFix(generate_fix::GenerateFixArgs),
     /// Write a starter flow-doctor.yaml (and, with --github-workflow, the fix workflow).
     Init(init_cmd::InitArgs),
 }
@@ -97,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest(args) => digest::run(args),
         Command::Playbook { command } => playbook::run(command),
         Command::Scrub(args) => scrub::run(args),
+        Command::GenerateFix(args) => generate_fix::run(args),
         Command::Init(args) => init_cmd::run(args),
     }
 }

@@ -13,13 +13,14 @@
 //! | [`runner`] | the test command with a timeout and captured output |
 //! | [`forge`] | the [`Forge`] trait; [`github`] implements it (feature `github`) |
 //! | [`prompt`], [`render`] | what the model is asked; what the forge is told |
-//! | [`model`] | the [`FixModel`] trait |
+//! | [`model`] | the [`FixModel`] trait, implemented for the diagnosis crate's LLM client |
 //!
 //! # Features
 //! | Feature | Adds |
 //! |---|---|
 //! | `github` | [`github::GithubForge`] (octocrab) |
 //! | `https` | pushing to `https://` remotes (git2's https transport, links OpenSSL) |
+//! | `anthropic`, `openai` | [`FixModel`] for `flow_doctor_diagnosis::llm::LlmClient` |
 //!
 //! # Configuration (`auto_fix:`)
 //! `enabled`, `confidence_threshold` (0.90), `test_command` (required),

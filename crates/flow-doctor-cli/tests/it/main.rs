@@ -7,4 +7,5 @@ mod fingerprint;
 mod playbook;
 mod run;
 mod scrub;
+mod generate_fix;
 mod init_cmd;
