@@ -12,14 +12,14 @@ mod diagnose;
 mod digest;
 mod feedback;
 mod fingerprint;
+mod generate_fix;
 mod history;
+mod init_cmd;
 mod playbook;
 mod report;
 mod run;
 mod scrub;
 mod status;
-mod generate_fix;
-mod init_cmd;
 
 /// Pipeline error doctor.
 #[derive(Debug, Parser)]
