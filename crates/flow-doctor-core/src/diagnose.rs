@@ -68,36 +68,3 @@ pub trait Diagnoser: Send + Sync + 'static {
     /// Diagnoses one report.
     async fn diagnose(&self, report: &Report, ctx: &DiagnoseContext) -> Result<DiagnoseOutcome>;
 }
-
-/// Marks the diagnosis failure that made a flow's streak of consecutive
-/// unavailable diagnoses reach `diagnosis.alert_after_failures`.
-///
-/// A diagnoser returns it inside its error's `source` chain exactly once per
-/// streak (the streak lives in a store counter, so this holds across
-/// processes); the engine finds it with [`DiagnosisUnavailable::find`] and
-/// raises one CRITICAL report.
-#[derive(Debug, thiserror::Error)]
-#[error("diagnosis unavailable {failures} times in a row (alert after {threshold})")]
-pub struct DiagnosisUnavailable {
-    /// Consecutive failures so far.
-    pub failures: u64,
-    /// The configured threshold.
-    pub threshold: u64,
-    /// The failure that reached it.
-    #[source]
-    pub cause: crate::BoxError,
-}
-
-impl DiagnosisUnavailable {
-    /// The marker in `err`'s source chain, if any.
-    pub fn find<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a Self> {
-        let mut next: Option<&'a (dyn std::error::Error + 'static)> = Some(err);
-        while let Some(e) = next {
-            if let Some(found) = e.downcast_ref::<Self>() {
-                return Some(found);
-            }
-            next = e.source();
-        }
-        None
-    }
-}

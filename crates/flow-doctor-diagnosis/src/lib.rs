@@ -45,9 +45,7 @@ pub use feedback::apply_feedback;
 pub use kb::KnowledgeBase;
 #[cfg(any(feature = "anthropic", feature = "openai"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "anthropic", feature = "openai"))))]
-pub use llm_diagnoser::{
-    BUDGET_SCOPE, LlmDiagnoser, MAX_ANSWER_TOKENS, failure_counter_key, prompt_for,
-};
+pub use llm_diagnoser::{BUDGET_SCOPE, LlmDiagnoser, MAX_ANSWER_TOKENS, prompt_for};
 
 use flow_doctor_core::config::LlmProvider;
 use flow_doctor_core::{Config, Diagnoser, Result};

@@ -13,22 +13,18 @@
 //! 4. validate the answer ([`crate::answer`]); unusable → `Err`
 //!    ([`Error::Permanent`]) with the reason.
 //!
-//! Errors (not skips) extend a per-flow streak kept in the store counter
-//! `diagnosis.consecutive_failures:<flow>`; a diagnosis resets it. The
-//! failure that brings the streak to `alert_after_failures` carries a
-//! [`DiagnosisUnavailable`] in its error's source chain (exactly once per
-//! streak, across processes, since the counter is atomic); the engine looks
-//! for it with [`DiagnosisUnavailable::find`] and raises one CRITICAL report.
+//! Errors are returned as they are; the engine counts a flow's consecutive
+//! failed diagnoses (for every diagnoser, not only this one) and raises one
+//! CRITICAL report when the streak reaches `alert_after_failures`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use flow_doctor_core::clock::day_start;
 use flow_doctor_core::config::DiagnosisConfig;
-use flow_doctor_core::diagnose::DiagnosisUnavailable;
 use flow_doctor_core::store::{BudgetGrant, BudgetRequest, BudgetUsage};
 use flow_doctor_core::{
-    DiagnoseContext, DiagnoseOutcome, Diagnoser, Error, Report, Result, Store, TokenUsage,
+    DiagnoseContext, DiagnoseOutcome, Diagnoser, Error, Report, Result, TokenUsage,
 };
 
 use crate::answer::parse_answer;
@@ -40,11 +36,6 @@ pub const BUDGET_SCOPE: &str = "diagnosis";
 
 /// Most tokens the model may answer with.
 pub const MAX_ANSWER_TOKENS: u32 = 1500;
-
-/// Store counter holding a flow's streak of failed LLM diagnoses.
-pub fn failure_counter_key(flow: &str) -> String {
-    format!("diagnosis.consecutive_failures:{flow}")
-}
 
 /// Diagnoses with an LLM under the daily budget.
 #[derive(Debug, Clone)]
@@ -136,23 +127,7 @@ impl Diagnoser for LlmDiagnoser {
     }
 
     async fn diagnose(&self, report: &Report, ctx: &DiagnoseContext) -> Result<DiagnoseOutcome> {
-        let key = failure_counter_key(&report.flow);
-        match self.attempt(report, ctx).await {
-            Ok(outcome) => {
-                if matches!(outcome, DiagnoseOutcome::Diagnosed(_))
-                    && let Err(e) = ctx.store.counter_set(&key, 0).await
-                {
-                    tracing::warn!(message = "Could not reset the diagnosis failure streak.", error = %e.chain_string());
-                }
-                Ok(outcome)
-            }
-            Err(err) => {
-                Err(
-                    count_failure(ctx.store.as_ref(), &key, self.cfg.alert_after_failures, err)
-                        .await,
-                )
-            }
-        }
+        self.attempt(report, ctx).await
     }
 }
 
@@ -170,40 +145,4 @@ fn cost_reason(usage: &BudgetUsage, max: f64) -> String {
         "daily LLM cost cap reached: ${:.4} of ${max:.2} spent today (max_daily_cost_usd), {} diagnoses",
         usage.cost_usd, usage.count
     )
-}
-
-/// Extends the streak; at the threshold, wraps the error's source in a
-/// [`DiagnosisUnavailable`] (same variant and component).
-async fn count_failure(store: &dyn Store, key: &str, threshold: u32, err: Error) -> Error {
-    let streak = match store.counter_add(key, 1).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(message = "Could not count a failed diagnosis.", error = %e.chain_string());
-            return err;
-        }
-    };
-    if threshold == 0 || streak != i64::from(threshold) {
-        return err;
-    }
-    let wrap = |cause: flow_doctor_core::BoxError| -> flow_doctor_core::BoxError {
-        Box::new(DiagnosisUnavailable {
-            failures: streak.unsigned_abs(),
-            threshold: u64::from(threshold),
-            cause,
-        })
-    };
-    match err {
-        Error::Transient { component, source } => Error::Transient {
-            component,
-            source: wrap(source),
-        },
-        Error::Permanent { component, source } => Error::Permanent {
-            component,
-            source: wrap(source),
-        },
-        other => Error::Permanent {
-            component: "llm",
-            source: wrap(Box::new(other)),
-        },
-    }
 }

@@ -507,7 +507,7 @@ const MAX_IN_FLIGHT: usize = 16;
 
 fn run_worker(inner: Arc<Inner>) {
     let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .thread_name("flow-doctor-blocking")
         .build()
     {

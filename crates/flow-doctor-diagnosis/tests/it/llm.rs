@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use flow_doctor_core::config::{DiagnosisConfig, LlmProvider, Secret};
-use flow_doctor_core::diagnose::DiagnosisUnavailable;
 use flow_doctor_core::store::BudgetUsage;
+use flow_doctor_core::testing::RecordingNotifier;
 use flow_doctor_core::{
-    Category, Clock, DiagnoseContext, DiagnoseOutcome, Diagnoser, DiagnosisSource, Error, Frame,
-    LogLine, MemoryStore, Report, ReportKind, Scrubber, Severity, Store, SystemClock,
+    Category, Clock, DiagnoseContext, DiagnoseOutcome, Diagnoser, DiagnosisSource, Error,
+    FlowDoctor, Frame, LogLine, MemoryStore, Report, ReportKind, Scrubber, Severity, Store,
+    SystemClock,
 };
 use flow_doctor_diagnosis::LlmDiagnoser;
 use flow_doctor_diagnosis::llm::LlmClient;
@@ -546,35 +547,115 @@ async fn two_diagnosers_sharing_a_store_never_exceed_the_cap() {
     assert_eq!(usage(f.store.as_ref()).await.count, 3);
 }
 
-#[tokio::test]
-async fn consecutive_failures_mark_the_threshold_once_and_reset_on_success() {
+/// Through the engine: a provider that keeps failing raises exactly one
+/// CRITICAL "diagnosis unavailable" report per streak, and a diagnosis ends
+/// the streak.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consecutive_failures_raise_one_critical_report_through_the_engine() {
     let f = fixture().await;
     let p = Provider::Openai;
-    let mut cfg = f.cfg(p);
-    cfg.max_retries = 0;
-    cfg.alert_after_failures = 3;
-    let d = diagnoser(&cfg);
-    let ctx = f.ctx();
+    let mut dcfg = f.cfg(p);
+    dcfg.max_retries = 0;
+    let d = Arc::new(diagnoser(&dcfg));
+    let mut cfg = flow_doctor_core::Config::new("nightly_etl");
+    cfg.diagnosis = dcfg;
+    cfg.diagnosis.alert_after_failures = 3;
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("nightly_etl")
+        .config(&cfg)
+        .store(f.store.clone())
+        .diagnoser(d)
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
     f.mount(p, p.error(503, "server_error", "overloaded")).await;
-    let mut marked = Vec::new();
-    for _ in 0..5 {
-        let err = d.diagnose(&report(), &ctx).await.unwrap_err();
-        assert!(err.is_retryable(), "variant kept: {err:?}");
-        marked.push(DiagnosisUnavailable::find(&err).map(|u| (u.failures, u.threshold)));
+    let wait = Duration::from_secs(60);
+    for i in 0..5 {
+        let fd = fd.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            fd.report_message(
+                Severity::Error,
+                format!("loader failure of kind {}", "x".repeat(i + 1)),
+            )
+            .wait(wait)
+        })
+        .await
+        .unwrap()
+        .expect("processed");
+        assert!(outcome.diagnosis.is_none());
     }
-    assert_eq!(marked, vec![None, None, Some((3, 3)), None, None]);
+    let alerts = |sent: &[flow_doctor_core::Notification]| -> Vec<Report> {
+        sent.iter()
+            .filter_map(|n| n.report())
+            .filter(|r| r.severity == Severity::Critical)
+            .cloned()
+            .collect()
+    };
+    let fd2 = fd.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || fd2.flush(wait))
+            .await
+            .unwrap()
+    );
+    let raised = alerts(&notifier.take());
+    assert_eq!(raised.len(), 1, "one alert for the streak: {raised:#?}");
+    assert!(
+        raised[0]
+            .message
+            .starts_with("diagnosis unavailable for 3 consecutive reports"),
+        "{}",
+        raised[0].message
+    );
+    assert!(raised[0].message.contains("503"), "{}", raised[0].message);
 
     f.server.reset().await;
     f.mount(p, p.ok(ANSWER, 1, 1)).await;
-    assert!(matches!(
-        d.diagnose(&report(), &ctx).await.unwrap(),
-        DiagnoseOutcome::Diagnosed(_)
-    ));
-    let key = flow_doctor_diagnosis::failure_counter_key("nightly_etl");
+    let fd2 = fd.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        fd2.report_message(Severity::Error, "loader failure after recovery")
+            .wait(wait)
+    })
+    .await
+    .unwrap()
+    .expect("processed");
     assert_eq!(
-        f.store.counter_add(&key, 0).await.unwrap(),
+        outcome.diagnosis.expect("diagnosed").category,
+        Category::Config
+    );
+    assert_eq!(
+        f.store
+            .counter_add("diagnosis.unavailable:nightly_etl", 0)
+            .await
+            .unwrap(),
         0,
-        "reset by a success"
+        "reset by a diagnosis"
+    );
+    // A new streak after the reset alerts again, once.
+    f.server.reset().await;
+    f.mount(p, p.error(500, "server_error", "down")).await;
+    for i in 0..4 {
+        let fd2 = fd.clone();
+        tokio::task::spawn_blocking(move || {
+            fd2.report_message(
+                Severity::Error,
+                format!("second streak {}", "y".repeat(i + 1)),
+            )
+            .wait(wait)
+        })
+        .await
+        .unwrap()
+        .expect("processed");
+    }
+    let fd2 = fd.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || fd2.flush(wait))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        alerts(&notifier.take()).len(),
+        1,
+        "one alert for the second streak"
     );
 }
 
