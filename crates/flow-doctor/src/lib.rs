@@ -107,15 +107,19 @@ pub use flow_doctor_storage as storage;
 #[cfg_attr(docsrs, doc(cfg(feature = "diagnosis")))]
 pub use flow_doctor_diagnosis as diagnosis;
 
-/// Network notifiers, one cargo feature per channel.
-#[cfg(any(
-    feature = "github",
-    feature = "slack",
-    feature = "email",
-    feature = "telegram",
-    feature = "webhook"
-))]
-pub use flow_doctor_notify as notifiers;
+/// Notifiers: the local ones (console, JSON lines) always, and the network
+/// channels of `flow-doctor-notify`, one cargo feature per channel.
+pub mod notifiers {
+    pub use flow_doctor_core::notifiers::*;
+    #[cfg(any(
+        feature = "github",
+        feature = "slack",
+        feature = "email",
+        feature = "telegram",
+        feature = "webhook"
+    ))]
+    pub use flow_doctor_notify::*;
+}
 
 /// Remediation (feature `remediation`).
 #[cfg(feature = "remediation")]
