@@ -68,7 +68,8 @@ async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let (cfg, store) = open(args.config.as_deref())?;
-    let scrubber = Arc::new(Scrubber::new());
+    let scrubber =
+        Arc::new(Scrubber::from_config(&cfg.scrub).context("invalid `scrub` configuration")?);
     let mut report = report_from_text(&cfg.flow_name, &text);
     report.message = scrubber.scrub(&report.message).into_owned();
     report.traceback = report

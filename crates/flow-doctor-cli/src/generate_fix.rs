@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use clap::Args;
-use flow_doctor::config::{Config, Loader, Secret, StoreKind};
+use flow_doctor::config::{Config, Loader, Secret};
 use flow_doctor::fix::github::GithubForge;
 use flow_doctor::fix::{FixOutcome, FixPipeline, FixRequest};
-use flow_doctor::{FixStatus, MemoryStore, Scrubber, Store};
+use flow_doctor::{FixStatus, Scrubber};
 
 /// Arguments of `flow-doctor generate-fix`.
 #[derive(Debug, Args)]
@@ -99,9 +99,9 @@ async fn run_async(args: GenerateFixArgs, config: Config) -> anyhow::Result<Exit
         .clone()
         .or_else(|| config.github.base_url.clone());
     let forge = GithubForge::new(&repo, token, base_url.as_deref())?;
-    let store = open_store(&config)?;
-    let mut pipeline =
-        FixPipeline::new(Arc::new(forge), store, config.auto_fix.clone()).scrubber(Scrubber::new());
+    let store = crate::app::open_store(&config)?;
+    let mut pipeline = FixPipeline::new(Arc::new(forge), store, config.auto_fix.clone())
+        .scrubber(Scrubber::from_config(&config.scrub).context("invalid `scrub` configuration")?);
     pipeline = match flow_doctor::diagnosis::llm::LlmClient::from_config(&config.diagnosis) {
         Ok(client) => pipeline.model(Arc::new(client)),
         Err(e) => pipeline.model_unavailable(e.to_string()),
@@ -125,17 +125,6 @@ async fn run_async(args: GenerateFixArgs, config: Config) -> anyhow::Result<Exit
         FixStatus::Succeeded | FixStatus::DryRun => ExitCode::SUCCESS,
         FixStatus::Refused => ExitCode::from(2),
         FixStatus::Failed => ExitCode::FAILURE,
-    })
-}
-
-/// The store of `store:` (SQLite file or memory).
-fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match config.store.kind {
-        StoreKind::Memory => Arc::new(MemoryStore::new()),
-        _ => Arc::new(
-            flow_doctor::storage::SqliteStore::from_config(&config.store)
-                .context("cannot open the store")?,
-        ),
     })
 }
 

@@ -662,6 +662,8 @@ async fn consecutive_failures_raise_one_critical_report_through_the_engine() {
 #[tokio::test]
 async fn request_bodies_carry_no_planted_secret() {
     const AWS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const PASSWORD: &str = "hunter2-Zq8xKw41";
+    const BEARER: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJldGwifQ.c2lnbmF0dXJlLXNlY3JldA";
     for p in PROVIDERS {
         let f = fixture().await;
         f.mount(p, p.ok(ANSWER, 10, 10)).await;
@@ -670,13 +672,13 @@ async fn request_bodies_carry_no_planted_secret() {
         std::fs::write(
             repo.join("etl/load.py"),
             format!(
-                "import os\n\nAWS_KEY = \"{AWS_KEY}\"\n\ndef load():\n    dsn = os.environ[\"WAREHOUSE_DSN\"]\n    return dsn\n"
+                "import os\n\nAWS_KEY = \"{AWS_KEY}\"\nDSN = \"postgresql://etl:{PASSWORD}@db:5432/wh\"\n\ndef load():\n    dsn = os.environ[\"WAREHOUSE_DSN\"]\n    return dsn\n"
             ),
         )
         .unwrap();
         // The report as the engine would hand it over, before scrubbing.
         let mut r = report();
-        r.message = format!("'WAREHOUSE_DSN' (creds {AWS_KEY})");
+        r.message = format!("'WAREHOUSE_DSN' (creds {AWS_KEY}, password={PASSWORD})");
         r.frames = vec![Frame {
             file: "etl/load.py".into(),
             function: "load".into(),
@@ -688,7 +690,7 @@ async fn request_bodies_carry_no_planted_secret() {
             at: chrono::Utc::now(),
             level: "INFO".into(),
             target: "etl".into(),
-            message: format!("connecting with key {AWS_KEY}"),
+            message: format!("connecting with key {AWS_KEY}; Authorization: Bearer {BEARER}"),
         }];
         let outcome = diagnoser(&f.cfg(p)).diagnose(&r, &f.ctx()).await.unwrap();
         assert!(matches!(outcome, DiagnoseOutcome::Diagnosed(_)));
@@ -696,7 +698,9 @@ async fn request_bodies_carry_no_planted_secret() {
             String::from_utf8(f.server.received_requests().await.unwrap()[0].body.clone()).unwrap();
         assert!(sent.contains("def load():"), "the excerpt was sent: {sent}");
         assert!(sent.contains("connecting with key"), "the logs were sent");
-        assert!(!sent.contains(AWS_KEY), "{p:?}: secret leaked: {sent}");
+        for secret in [AWS_KEY, PASSWORD, BEARER] {
+            assert!(!sent.contains(secret), "{p:?}: {secret} leaked: {sent}");
+        }
         assert!(!sent.contains(KEY));
     }
 }
