@@ -120,7 +120,7 @@ pub fn fingerprint_report(report: &Report) -> Fingerprint {
 }
 
 /// Error types whose message names the missing thing (a key, attribute,
-/// method, module, column): two of them raised in one function are two
+/// method, module, column) or is the only description (a panic): two of them raised in one function are two
 /// different bugs, so their normalized message joins the frames.
 const NAMING_ERRORS: &[&str] = &[
     "KeyError",
@@ -141,6 +141,9 @@ const NAMING_ERRORS: &[&str] = &[
     "ColumnNotFoundError",
     "UndefinedColumn",
     "UndefinedTable",
+    // A Rust or Go panic's message is the only thing telling two panics in
+    // one function apart (`expect("config")` vs `expect("db")`).
+    "panic",
 ];
 
 /// Whether an error type (by its last path segment) names what was missing.

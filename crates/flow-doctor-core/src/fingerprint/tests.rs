@@ -299,7 +299,8 @@ fn rust_backtrace_frames_are_innermost_first_with_std_not_in_app() {
     assert_eq!(p.frames.len(), 8);
     assert_eq!(
         fp(&p).fingerprint,
-        "panic @ load.rs:loader::load::parse_row < load.rs:loader::load::read_all < main.rs:loader::main"
+        "panic: called `Result::unwrap()` on an `Err` value: ParseIntError { kind: InvalidDigit } \
+         @ load.rs:loader::load::parse_row < load.rs:loader::load::read_all < main.rs:loader::main"
     );
     assert!(
         !p.traceback
@@ -1219,4 +1220,36 @@ fn parse_handles_huge_and_pathological_input() {
     ] {
         let _ = fp(&parse(&text));
     }
+}
+
+#[test]
+fn two_panics_in_one_function_are_two_incidents_and_numbers_still_group() {
+    let frames = vec![Frame {
+        function: "etl::load::run".into(),
+        file: "src/load.rs".into(),
+        line: Some(42),
+        in_app: true,
+        ..Frame::default()
+    }];
+    let config = fingerprint(Some("panic"), &frames, "config file missing");
+    let db = fingerprint(Some("panic"), &frames, "database unreachable");
+    assert_ne!(config.signature, db.signature);
+    let a = fingerprint(
+        Some("panic"),
+        &frames,
+        "index out of bounds: the len is 3 but the index is 5",
+    );
+    let b = fingerprint(
+        Some("panic"),
+        &frames,
+        "index out of bounds: the len is 7 but the index is 9",
+    );
+    assert_eq!(a.signature, b.signature);
+    // Moving the panic to another line keeps the incident.
+    let mut moved = frames.clone();
+    moved[0].line = Some(57);
+    assert_eq!(
+        fingerprint(Some("panic"), &moved, "config file missing").signature,
+        config.signature
+    );
 }
