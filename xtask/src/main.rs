@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `ci`: installs the test peers, checks formatting, runs clippy with
-//!   `-D warnings` and the whole test suite. `.ci/run` calls exactly this.
+//!   `-D warnings`, checks the facade without features, and runs the whole
+//!   test suite. `.ci/run` calls exactly this.
 //! - `peers`: creates `.peers/venv` with the Python peers the tests start on
 //!   loopback (`moto[server]` for AWS SSM and Step Functions, `aiosmtpd` for
 //!   SMTP). Idempotent.
@@ -55,6 +56,8 @@ fn ci() -> Result<(), String> {
         ],
         None,
     )?;
+    // The facade with no stage at all still builds (core only).
+    cargo(&["check", "-p", "flow-doctor", "--no-default-features"], None)?;
     cargo(&["test", "--workspace", "--all-features"], Some(&venv))?;
     Ok(())
 }
