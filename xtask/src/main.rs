@@ -57,7 +57,10 @@ fn ci() -> Result<(), String> {
         None,
     )?;
     // The facade with no stage at all still builds (core only).
-    cargo(&["check", "-p", "flow-doctor", "--no-default-features"], None)?;
+    cargo(
+        &["check", "-p", "flow-doctor", "--no-default-features"],
+        None,
+    )?;
     cargo(&["test", "--workspace", "--all-features"], Some(&venv))?;
     Ok(())
 }
