@@ -336,6 +336,39 @@ fn a_panicking_notifier_never_takes_the_host_down() {
     assert!(o.reason.contains("the notifier panicked"), "{}", o.reason);
 }
 
+/// A notifier that talks to a loopback socket, as network notifiers do.
+struct Loopback;
+
+#[async_trait::async_trait]
+impl Notifier for Loopback {
+    fn name(&self) -> &str {
+        "loopback"
+    }
+    async fn notify(&self, _: &Notification) -> crate::Result<crate::notify::Delivery> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Error::transient("loopback", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::transient("loopback", e))?;
+        let _stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| Error::transient("loopback", e))?;
+        Ok(crate::notify::Delivery::delivered())
+    }
+}
+
+#[test]
+fn notifiers_can_use_sockets_on_the_worker_runtime() {
+    let fd = FlowDoctor::builder("etl")
+        .retry_policy(fast_retry())
+        .notifier(Arc::new(Loopback))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&Refused));
+    assert_eq!(o.decision, DecisionKind::Fired, "{}", o.reason);
+}
+
 #[test]
 fn diagnoses_are_stored_and_failures_raise_one_critical_alert() {
     let store = Arc::new(MemoryStore::new());
