@@ -22,12 +22,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
-use flow_doctor::config::{ChannelConfig, HumanDuration, Loader, StoreKind};
+use flow_doctor::config::{ChannelConfig, HumanDuration};
 use flow_doctor::digest::build_digest;
 use flow_doctor::{
-    Action, ActionKind, ActionStatus, Config, Digest, Id, MemoryStore, Notification, Notifier,
-    Store,
+    Action, ActionKind, ActionStatus, Config, Digest, Id, Notification, Notifier, Store,
 };
+
+use crate::app;
 
 /// Arguments of `flow-doctor digest`.
 #[derive(Debug, Args)]
@@ -55,17 +56,12 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `digest`.
 pub(crate) fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
-    let cfg = Loader::new().load(args.config.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(digest(args, cfg))
+    let cfg = app::load_config(args.config.as_deref(), None)?;
+    app::runtime()?.block_on(digest(args, cfg))
 }
 
 async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
-    let store = open_store(&cfg)?;
+    let store = app::open_store(&cfg)?;
     let now = Utc::now();
     let since = match args.since {
         Some(d) => Some(now - chrono::Duration::from_std(d.get()).context("--since is too long")?),
@@ -178,32 +174,22 @@ async fn deliver(
     }
 }
 
-/// The store of the configuration.
-fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match cfg.store.kind {
-        StoreKind::Memory => Arc::new(MemoryStore::new()),
-        StoreKind::Sqlite => Arc::new(
-            flow_doctor::storage::SqliteStore::from_config(&cfg.store)
-                .context("cannot open the store")?,
-        ),
-    })
-}
-
-/// The network channels that receive digests, in configuration order.
+/// The network channels that receive digests, in configuration order:
+/// the notifiers `flow_doctor::notifiers` builds for `notify:`, minus
+/// console and JSON-lines and the channels with `digest: false`.
 fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
-    let mut out = Vec::new();
-    for channel in &cfg.notify {
-        if !channel.to_route(&cfg.rate_limits).digest {
-            continue;
-        }
-        if matches!(channel, ChannelConfig::Console(_) | ChannelConfig::Jsonl(_)) {
-            continue;
-        }
-        if let Some(n) = flow_doctor::notifiers::build(channel, cfg)? {
-            out.push(n);
-        }
-    }
-    Ok(out)
+    let built = flow_doctor::notifiers(cfg).context("cannot build the notifiers")?;
+    // `notifiers` answers one entry per `notify:` channel, in order (plus
+    // the console when `notify:` is empty, which the zip drops).
+    Ok(cfg
+        .notify
+        .iter()
+        .zip(built)
+        .filter(|(channel, (_, route))| {
+            route.digest && !matches!(channel, ChannelConfig::Console(_) | ChannelConfig::Jsonl(_))
+        })
+        .map(|(_, (notifier, _))| notifier)
+        .collect())
 }
 
 /// The newest held-back report of each flow in the digest, for the actions.

@@ -1,9 +1,8 @@
 //! `flow-doctor digest`: the real binary on a real SQLite store, sending by
 //! email to a real SMTP server (aiosmtpd from the peers virtualenv).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use flow_doctor::model::ReportKind;
@@ -15,80 +14,7 @@ use flow_doctor::{
 };
 use serde_json::Value;
 
-/// A real SMTP server writing each message as JSON; killed on drop.
-struct SmtpSink {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl SmtpSink {
-    fn start() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let venv = std::env::var_os("FLOW_DOCTOR_PEERS_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join(".peers/venv"));
-        let python = venv.join("bin/python");
-        assert!(
-            python.exists(),
-            "no Python peers virtualenv at {}: run `cargo xtask peers` first",
-            venv.display()
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = Command::new(python)
-            .arg("-u")
-            .arg(root.join("crates/flow-doctor-notify/tests/peers/smtp_sink.py"))
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--port")
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the SMTP sink");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        // a guard against a hung peer, not a timing assertion
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_default();
-        assert_eq!(line.trim(), "READY", "the SMTP sink did not start");
-        Self { port, dir, child }
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        paths.sort();
-        paths
-            .iter()
-            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::smtp_peer::{SmtpSink, free_port};
 
 fn flow_doctor(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
@@ -152,7 +78,7 @@ async fn populate(db: &Path) -> SqliteStore {
 
 #[tokio::test]
 async fn prints_the_digest_and_send_delivers_it_by_email_exactly_once() {
-    let sink = SmtpSink::start();
+    let sink = SmtpSink::start(None);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), sink.port);
     let config = config.to_str().unwrap();
@@ -261,4 +187,206 @@ async fn a_failed_send_keeps_the_entries_pending() {
     assert_eq!(actions.len(), 1);
     assert_eq!(actions[0].status, ActionStatus::Failed);
     assert_eq!(actions[0].attempts, 3);
+}
+
+/// Issue 5, acceptance 2, end to end: the real engine (configuration →
+/// `flow_doctor::notifiers` → GitHub fake and SMTP) files the first failure,
+/// holds back a second distinct one at `max_issues_per_day: 1`; the real
+/// binary then lists it in `flow-doctor digest` and `--send` mails it to
+/// the real SMTP server (and files it as a GitHub digest issue), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_held_back_at_max_issues_per_day_is_in_the_digest_and_mailed() {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use flow_doctor::FlowDoctor;
+    use flow_doctor::clock::ManualClock;
+    use flow_doctor::store::DecisionQuery;
+
+    use crate::github_fake::FakeGithub;
+    use crate::smtp_peer::{header, part};
+
+    const TOKEN: &str = "ghs_e2eInstallationToken0000000000000";
+    let github = FakeGithub::start(TOKEN).await;
+    let sink = SmtpSink::start(None);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("flow-doctor.yaml");
+    // GitHub takes incidents (one a day); email takes only critical alerts
+    // and digests.
+    std::fs::write(
+        &config,
+        format!(
+            "flow_name: etl\nrepo: acme/etl\nstore:\n  path: {db}\n\
+             rate_limits:\n  max_issues_per_day: 1\n\
+             notify:\n  - type: github\n    token: {TOKEN}\n    base_url: {github}\n\
+             \x20 - type: email\n    smtp_host: 127.0.0.1\n    smtp_port: {port}\n    security: none\n    \
+             from: flow-doctor@example.com\n    to: [oncall@example.com]\n    notify_on: [critical]\n",
+            db = dir.path().join("fd.db").display(),
+            github = github.uri(),
+            port = sink.port,
+        ),
+    )
+    .unwrap();
+    let cfg = flow_doctor::Config::from_path(&config).unwrap();
+    let clock = Arc::new(ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+    ));
+    let mut builder = FlowDoctor::builder(cfg.flow_name.clone())
+        .config(&cfg)
+        .store(flow_doctor::open_store(&cfg).unwrap())
+        .clock(clock.clone());
+    for (notifier, route) in flow_doctor::notifiers(&cfg).unwrap() {
+        builder = builder.notifier_with_route(notifier, route);
+    }
+    let fd = builder.build().unwrap();
+    let wait = Duration::from_secs(120); // a guard against a hung worker
+    let traceback = |error: &str, function: &str| {
+        format!(
+            "Traceback (most recent call last):\n  File \"/srv/etl/load.py\", line 42, in {function}\n    \
+             rows = read(table)\n{error}\n"
+        )
+    };
+    let filed = fd.report_text(
+        Severity::Error,
+        traceback("KeyError: 'customer_id'", "load_rows"),
+    );
+    let filed = tokio::time::timeout(wait, filed.outcome()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    let held = fd.report_text(
+        Severity::Error,
+        traceback(
+            "OSError: [Errno 28] No space left on device",
+            "write_parquet",
+        ),
+    );
+    let held = tokio::time::timeout(wait, held.outcome()).await.unwrap();
+    assert!(fd.flush(wait));
+    drop(fd);
+
+    assert_eq!(filed.decision, DecisionKind::Fired, "{}", filed.reason);
+    assert_eq!(held.decision, DecisionKind::RateLimited, "{}", held.reason);
+    assert!(
+        held.reason
+            .contains("held back from github (daily limit 1 reached)"),
+        "{}",
+        held.reason
+    );
+    assert_ne!(held.signature, filed.signature);
+    let calls = github.calls().await;
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "POST /repos/acme/etl/issues")
+            .count(),
+        1,
+        "{calls:#?}"
+    );
+    assert_eq!(
+        github.real_issues()[0]["title"],
+        "[etl] KeyError: 'customer_id'"
+    );
+    assert!(sink.messages().is_empty(), "email takes digests only");
+    let store = flow_doctor::open_store(&cfg).unwrap();
+    for o in [&filed, &held] {
+        let decisions = store
+            .decisions(&DecisionQuery {
+                report_id: Some(o.report_id.clone()),
+                ..DecisionQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(decisions.len(), 1, "{decisions:#?}");
+        assert_eq!(decisions[0].kind, o.decision);
+    }
+
+    // The real binary: the held-back failure is in the digest, the filed one is not.
+    let cfg_arg = config.to_str().unwrap().to_string();
+    let root = dir.path().to_path_buf();
+    let run = move |args: Vec<&'static str>| {
+        let (root, cfg_arg) = (root.clone(), cfg_arg.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut all: Vec<&str> = args;
+            all.extend(["--config", cfg_arg.as_str()]);
+            flow_doctor(&root, &all)
+        })
+    };
+    let out = run(vec!["digest"]).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("flow-doctor digest: 1 held-back report in 1 flow"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("No space left on device") && l.contains("[rate_limited 1]")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("customer_id"), "{stdout}");
+
+    let out = run(vec!["digest", "--send"]).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("digest sent to github"), "{stderr}");
+    assert!(stderr.contains("digest sent to email"), "{stderr}");
+    assert!(
+        stderr.contains("marked 1 digest entries as sent"),
+        "{stderr}"
+    );
+
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        header(&mail[0], "Subject"),
+        Some("[flow-doctor] flow-doctor digest: 1 held-back report in 1 flow")
+    );
+    assert_eq!(
+        mail[0]["rcpt_tos"],
+        serde_json::json!(["oncall@example.com"])
+    );
+    let plain = part(&mail[0], "text/plain").expect("a text/plain part");
+    assert!(
+        plain
+            .lines()
+            .any(|l| l.contains("No space left on device") && l.contains("[rate_limited 1]")),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("customer_id"),
+        "only the held-back failure: {plain}"
+    );
+    // GitHub got the digest as its own issue; the held-back failure was
+    // never filed on its own.
+    let issues = github.real_issues();
+    assert_eq!(issues.len(), 2, "{issues:#?}");
+    let digest_issue = &issues[1];
+    assert!(
+        digest_issue["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("flow-doctor digest "),
+        "{digest_issue}"
+    );
+    assert!(
+        digest_issue["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "digest")
+    );
+    assert!(
+        digest_issue["body"]
+            .as_str()
+            .unwrap()
+            .contains("No space left on device")
+    );
+    assert!(store.pending_digest(None).await.unwrap().is_empty());
+
+    // Nothing is sent twice.
+    let out = run(vec!["digest", "--send"]).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Nothing held back."));
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(github.real_issues().len(), 2);
 }
