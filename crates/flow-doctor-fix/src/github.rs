@@ -23,6 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use flow_doctor_core::config::Secret;
 use flow_doctor_core::{Error, Result};
+use flow_doctor_notify::github::map_error;
 use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
@@ -286,43 +287,6 @@ impl Forge for GithubForge {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Problem(String);
-
-/// 429 and rate-limit 403s → rate limited; 5xx and transport → transient;
-/// other answers → permanent.
-fn map_error(e: octocrab::Error) -> Error {
-    match e {
-        octocrab::Error::GitHub { source, .. } => {
-            let status = source.status_code.as_u16();
-            let remaining_zero = source
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("x-ratelimit-remaining"))
-                .is_some_and(|v| v.as_bytes() == b"0");
-            if status == 429
-                || (status == 403
-                    && (remaining_zero
-                        || source.message.to_ascii_lowercase().contains("rate limit")))
-            {
-                return Error::rate_limited(COMPONENT, None);
-            }
-            let problem = Problem(format!("GitHub API answered {status}: {}", source.message));
-            if status >= 500 {
-                Error::transient(COMPONENT, problem)
-            } else {
-                Error::permanent(COMPONENT, problem)
-            }
-        }
-        e @ (octocrab::Error::Hyper { .. }
-        | octocrab::Error::Service { .. }
-        | octocrab::Error::Http { .. }) => {
-            Error::transient(COMPONENT, Problem(format!("GitHub API unreachable: {e}")))
-        }
-        e => Error::permanent(
-            COMPONENT,
-            Problem(format!("unexpected answer from the GitHub API: {e}")),
-        ),
-    }
-}
 
 #[cfg(test)]
 mod tests {

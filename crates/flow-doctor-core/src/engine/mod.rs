@@ -827,7 +827,16 @@ impl FlowDoctor {
         F: FnOnce() -> std::result::Result<T, E>,
         E: std::error::Error + 'static,
     {
-        match catch_unwind(AssertUnwindSafe(f)) {
+        self.settle(catch_unwind(AssertUnwindSafe(f)))
+    }
+
+    /// What `guard` and `guard_async` hand back: an `Err` is reported and
+    /// returned, a panic is reported and resumed.
+    fn settle<T, E: std::error::Error + 'static>(
+        &self,
+        caught: std::thread::Result<std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E> {
+        match caught {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 self.report(&e);
@@ -847,21 +856,11 @@ impl FlowDoctor {
         F: Future<Output = std::result::Result<T, E>>,
         E: std::error::Error + 'static,
     {
-        match (CatchUnwind {
+        let caught = CatchUnwind {
             inner: Box::pin(fut),
-        })
-        .await
-        {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                self.report(&e);
-                Err(e)
-            }
-            Err(payload) => {
-                self.report_panic_payload(payload.as_ref());
-                std::panic::resume_unwind(payload)
-            }
         }
+        .await;
+        self.settle(caught)
     }
 
     /// Wraps a handler (e.g. a Lambda handler) so every call is guarded.

@@ -726,9 +726,11 @@ fn status_of(e: &octocrab::Error) -> Option<u16> {
     }
 }
 
-/// Maps an octocrab error: 429 and GitHub's rate-limit 403s → rate limited,
-/// 5xx and transport failures → transient, anything else → permanent.
-fn map_error(e: octocrab::Error) -> Error {
+/// Maps an octocrab error: 429 and GitHub's rate-limit 403s → rate limited
+/// (with `Retry-After` or the rate-limit reset as the wait), 5xx and
+/// transport failures → transient, anything else → permanent. The error's
+/// component is `github`. Shared with the fix crate's GitHub forge.
+pub fn map_error(e: octocrab::Error) -> Error {
     match e {
         octocrab::Error::GitHub { source, .. } => {
             let status = source.status_code.as_u16();
