@@ -20,7 +20,7 @@
 //! assert_eq!(store.name(), "memory");
 //! ```
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -30,12 +30,12 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Decision, Diagnosis, DigestEntry, Feedback, FixAttempt, Id, KnownPattern, Report,
-    ReportId, TokenUsage,
+    Action, ActionStatus, Decision, Diagnosis, DigestEntry, Feedback, FixAttempt, Id, KnownPattern,
+    Report, ReportId, TokenUsage,
 };
 use crate::store::{
     ActionQuery, BudgetGrant, BudgetRequest, BudgetUsage, Claim, DecisionCount, DecisionQuery,
-    ReportQuery, SignatureStats, Store,
+    PruneRequest, PruneStats, ReportQuery, SignatureStats, Store, prune_window_floor,
 };
 
 /// An in-memory, bounded [`Store`]. See the [module docs](self).
@@ -148,6 +148,22 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
     fn len(&self) -> usize {
         self.map.len()
     }
+
+    /// Counts the entries matching `remove` and, unless `dry_run`, removes
+    /// them.
+    fn sweep(&mut self, dry_run: bool, mut remove: impl FnMut(&K, &V) -> bool) -> u64 {
+        if dry_run {
+            return self.map.iter().filter(|(k, v)| remove(k, v)).count() as u64;
+        }
+        let before = self.map.len();
+        self.map.retain(|k, v| !remove(k, v));
+        let removed = before - self.map.len();
+        if removed > 0 {
+            let map = &self.map;
+            self.order.retain(|k| map.contains_key(k));
+        }
+        removed as u64
+    }
 }
 
 struct Reservation {
@@ -192,6 +208,70 @@ impl State {
         if self.reports.get(&id).is_some() {
             self.by_signature.entry(key).or_default().push(id);
         }
+    }
+}
+
+impl State {
+    /// [`Store::prune`]: one selection, counted or applied.
+    fn prune(&mut self, req: &PruneRequest) -> PruneStats {
+        let (before, dry) = (req.before, req.dry_run);
+        let mut in_flight: HashSet<ReportId> = self
+            .actions
+            .values()
+            .filter(|a| a.status == ActionStatus::Pending)
+            .map(|a| a.report_id.clone())
+            .collect();
+        in_flight.extend(
+            self.digest
+                .values()
+                .filter(|e| e.digested_at.is_none())
+                .map(|e| e.report_id.clone()),
+        );
+        let old: Vec<&Report> = self
+            .reports
+            .values()
+            .filter(|r| r.last_seen < before)
+            .collect();
+        let expired: HashSet<ReportId> = old
+            .iter()
+            .filter(|r| !in_flight.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        let mut stats = PruneStats {
+            incidents_kept: (old.len() - expired.len()) as u64,
+            ..PruneStats::default()
+        };
+        // A record goes with its expired incident, or on its own age when
+        // its incident is not stored (an orphan).
+        let reports = &self.reports;
+        let gone = |id: &ReportId, at: DateTime<Utc>| {
+            expired.contains(id) || (at < before && reports.get(id).is_none())
+        };
+        stats.diagnoses = self.diagnoses.sweep(dry, |id, d| gone(id, d.created_at));
+        stats.decisions = self.decisions.sweep(dry, |_, d| gone(&d.incident_id, d.at));
+        stats.actions = self.actions.sweep(dry, |_, a| {
+            a.status != ActionStatus::Pending && gone(&a.report_id, a.started_at)
+        });
+        stats.feedback = self.feedback.sweep(dry, |_, f| gone(&f.report_id, f.at));
+        stats.digest_entries = self.digest.sweep(dry, |_, e| {
+            e.digested_at.is_some() && gone(&e.report_id, e.at)
+        });
+        stats.fix_attempts = self.fix_attempts.sweep(dry, |_, a| match &a.report_id {
+            Some(id) => gone(id, a.at),
+            None => a.at < before,
+        });
+        let floor = before.min(prune_window_floor(req.now));
+        stats.budget_reservations = self.reservations.sweep(dry, |_, r| r.window_start < floor);
+        self.budget_windows.sweep(dry, |(_, w), _| *w < floor);
+        stats.rate_limit_windows = self.rate_windows.sweep(dry, |(_, w), _| *w < floor);
+        stats.incidents = self.reports.sweep(dry, |id, _| expired.contains(id));
+        if !dry {
+            self.by_signature.retain(|_, ids| {
+                ids.retain(|id| !expired.contains(id));
+                !ids.is_empty()
+            });
+        }
+        stats
     }
 }
 
@@ -599,6 +679,10 @@ impl Store for MemoryStore {
     async fn counter_set(&self, key: &str, value: i64) -> Result<()> {
         self.state().counters.insert(key.to_string(), value);
         Ok(())
+    }
+
+    async fn prune(&self, request: &PruneRequest) -> Result<PruneStats> {
+        Ok(self.state().prune(request))
     }
 }
 

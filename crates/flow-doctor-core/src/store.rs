@@ -150,6 +150,90 @@ pub enum BudgetGrant {
     CostExceeded(BudgetUsage),
 }
 
+/// What [`Store::prune`] removes: records that went quiet before `before`.
+///
+/// `now` anchors the accounting guard (budget ledger and rate-limit windows
+/// of `now`'s UTC day and the previous one are always kept); pass the
+/// engine's clock, not a constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneRequest {
+    /// The cut-off: incidents whose last activity is before this instant
+    /// are removed (see [`Store::prune`] for the exceptions).
+    pub before: DateTime<Utc>,
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// Count what would be removed without removing anything.
+    pub dry_run: bool,
+}
+
+impl PruneRequest {
+    /// Removes what went quiet before `before`, as seen at `now`.
+    pub fn new(before: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self {
+            before,
+            now,
+            dry_run: false,
+        }
+    }
+
+    /// The same request, counting only.
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+}
+
+/// How many records [`Store::prune`] removed (or, for a dry run, would
+/// remove), per kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneStats {
+    /// Incidents (stored reports) removed.
+    pub incidents: u64,
+    /// Incidents older than the cut-off kept because they still have a
+    /// pending action or an unsent digest entry.
+    pub incidents_kept: u64,
+    /// Diagnoses removed.
+    pub diagnoses: u64,
+    /// Decisions removed.
+    pub decisions: u64,
+    /// Actions removed.
+    pub actions: u64,
+    /// Feedback records removed.
+    pub feedback: u64,
+    /// Digest entries (already digested) removed.
+    pub digest_entries: u64,
+    /// Fix attempts removed.
+    pub fix_attempts: u64,
+    /// Budget ledger rows (reservations) removed.
+    pub budget_reservations: u64,
+    /// Rate-limit windows removed.
+    pub rate_limit_windows: u64,
+}
+
+impl PruneStats {
+    /// Records removed, all kinds together (`incidents_kept` not counted).
+    pub fn total(&self) -> u64 {
+        self.incidents
+            + self.diagnoses
+            + self.decisions
+            + self.actions
+            + self.feedback
+            + self.digest_entries
+            + self.fix_attempts
+            + self.budget_reservations
+            + self.rate_limit_windows
+    }
+}
+
+/// Start of the UTC day before `now`'s: ledger and rate-limit windows
+/// starting at or after it are never pruned.
+pub fn prune_window_floor(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = crate::clock::day_start(now);
+    today
+        .checked_sub_signed(chrono::Duration::days(1))
+        .unwrap_or(today)
+}
+
 /// Persistence for every stage.
 ///
 /// # Contract
@@ -289,4 +373,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets the named counter.
     async fn counter_set(&self, key: &str, value: i64) -> Result<()>;
+
+    /// Retention: removes incidents that went quiet before
+    /// `request.before`, with everything hanging off them, in one atomic
+    /// step, and returns what it removed per kind. With
+    /// `request.dry_run` it removes nothing and returns what it would
+    /// remove, from the same selection.
+    ///
+    /// An incident is *expired* when its `last_seen` is before `before`,
+    /// and none of its actions is [`ActionStatus::Pending`], and none of
+    /// its digest entries is still undigested (both keep it alive, counted
+    /// in [`PruneStats::incidents_kept`]). Removed:
+    /// - expired incidents;
+    /// - their diagnosis, the decisions whose `incident_id` is theirs, their
+    ///   actions, feedback, digested digest entries and fix attempts (by
+    ///   `report_id`);
+    /// - orphans (records whose incident is not stored, e.g. fix attempts
+    ///   without a `report_id`) whose own time (`created_at`, `at`,
+    ///   `started_at`) is before `before`;
+    /// - budget ledger rows and rate-limit windows whose window starts
+    ///   before `before` and before [`prune_window_floor`]`(now)`.
+    ///
+    /// Never removed: knowledge-base patterns, named counters, pending
+    /// actions, undigested digest entries, and budget/rate-limit windows of
+    /// `now`'s UTC day and the previous one. A repeat of a removed incident
+    /// starts a new incident ([`Claim::New`]).
+    async fn prune(&self, request: &PruneRequest) -> Result<PruneStats>;
 }

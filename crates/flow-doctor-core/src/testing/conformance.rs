@@ -33,7 +33,7 @@ use crate::model::{
 };
 use crate::store::{
     ActionQuery, BudgetGrant, BudgetRequest, BudgetUsage, Claim, DecisionCount, DecisionQuery,
-    ReportQuery, Store,
+    PruneRequest, PruneStats, ReportQuery, Store,
 };
 
 /// Tasks started at once by the concurrency checks.
@@ -56,6 +56,7 @@ pub async fn store_conformance(store: Arc<dyn Store>) {
     check_fix_attempts(s).await;
     check_budget(s).await;
     check_counters(s).await;
+    check_prune(s).await;
     check_concurrent_claims(store.clone()).await;
     check_concurrent_rate_limits(store.clone()).await;
     check_concurrent_budget(store.clone()).await;
@@ -1323,4 +1324,424 @@ pub async fn check_concurrent_digest(store: Arc<dyn Store>) {
     .await;
     assert_eq!(marked.iter().sum::<u64>(), 8, "{marked:?}");
     assert!(pending_of(store.as_ref(), &flow, None).await.is_empty());
+}
+
+/// What [`check_prune`] seeds, per incident.
+struct PruneSeed {
+    a: Report,
+    b: Report,
+    c: Report,
+    d: Report,
+    b_pending: Action,
+    c_unsent: DigestEntry,
+    orphan_unsent: DigestEntry,
+    orphan_pending: Action,
+    orphan_decision: Decision,
+    pattern: String,
+    counter: String,
+    scope: String,
+    rate_key: String,
+}
+
+/// 2000-06-15 12:00 UTC: [`check_prune`] lives in the year 2000 so that its
+/// cut-offs never reach the data of the other checks (all near now).
+fn prune_now() -> DateTime<Utc> {
+    DateTime::from_timestamp(961_070_400, 0).unwrap_or_default()
+}
+
+async fn seed_prune(store: &dyn Store, flow: &str, now: DateTime<Utc>) -> PruneSeed {
+    let old = now - chrono::Duration::days(75);
+    let day = chrono::Duration::days(1);
+    let today = crate::clock::day_start(now);
+    // A: old and finished, with one of everything hanging off it.
+    let a = plain_report(flow, "sig-a", old);
+    assert_eq!(claim(store, &a, HOUR).await, Claim::New);
+    let a_repeat = plain_report(flow, "sig-a", old + mins(30));
+    assert!(matches!(
+        claim(store, &a_repeat, HOUR).await,
+        Claim::Duplicate { .. }
+    ));
+    ok(
+        "save_diagnosis",
+        store.save_diagnosis(&a.id, &rich_diagnosis(old)).await,
+    );
+    for (report_id, kind) in [
+        (&a.id, DecisionKind::Fired),
+        (&a_repeat.id, DecisionKind::Deduped),
+    ] {
+        let d = decision(flow, report_id, &a.id, kind, old);
+        ok("record_decision", store.record_decision(&d).await);
+    }
+    let mut notified = Action::new(
+        &a,
+        ActionKind::Notify,
+        "slack",
+        ActionStatus::Succeeded,
+        "ok",
+    );
+    notified.started_at = old;
+    notified.finished_at = old;
+    ok("record_action", store.record_action(&notified).await);
+    let feedback = Feedback {
+        id: Id::new(),
+        report_id: a.id.clone(),
+        signature: "sig-a".into(),
+        verdict: Verdict::Confirmed,
+        note: None,
+        author: None,
+        at: old,
+    };
+    ok("record_feedback", store.record_feedback(&feedback).await);
+    let mut sent = digest_entry(flow, old);
+    sent.report_id = a.id.clone();
+    sent.digested_at = Some(old + mins(5));
+    ok("enqueue_digest", store.enqueue_digest(&sent).await);
+    let fix = |report_id: Option<Id>, at| FixAttempt {
+        id: Id::new(),
+        signature: format!("{flow}-fix"),
+        repo: "acme/etl".into(),
+        issue_number: 7,
+        report_id,
+        status: FixStatus::Failed,
+        step: "tests".into(),
+        reason: "tests failed".into(),
+        branch: None,
+        pr_url: None,
+        at,
+    };
+    ok(
+        "record_fix_attempt",
+        store
+            .record_fix_attempt(&fix(Some(a.id.clone()), old))
+            .await,
+    );
+    // B: old, but a remediation is still running.
+    let b = plain_report(flow, "sig-b", old);
+    assert_eq!(claim(store, &b, HOUR).await, Claim::New);
+    ok(
+        "save_diagnosis",
+        store.save_diagnosis(&b.id, &rich_diagnosis(old)).await,
+    );
+    let mut b_pending = Action::new(&b, ActionKind::Remediate, "ssm", ActionStatus::Pending, "");
+    b_pending.started_at = old;
+    b_pending.finished_at = old;
+    ok("record_action", store.record_action(&b_pending).await);
+    // C: old, but still waiting for the digest.
+    let c = plain_report(flow, "sig-c", old);
+    assert_eq!(claim(store, &c, HOUR).await, Claim::New);
+    let mut c_unsent = digest_entry(flow, old);
+    c_unsent.report_id = c.id.clone();
+    ok("enqueue_digest", store.enqueue_digest(&c_unsent).await);
+    // D: first seen long ago, last seen yesterday.
+    let d = plain_report(flow, "sig-d", old);
+    let long = Duration::from_secs(100 * 86_400);
+    assert_eq!(claim(store, &d, long).await, Claim::New);
+    let d_repeat = plain_report(flow, "sig-d", now - day);
+    assert!(matches!(
+        claim(store, &d_repeat, long).await,
+        Claim::Duplicate { .. }
+    ));
+    let d_decision = decision(flow, &d.id, &d.id, DecisionKind::Fired, old);
+    ok("record_decision", store.record_decision(&d_decision).await);
+    // Orphans (their incident is not stored).
+    let orphan_decision = decision(flow, &Id::new(), &Id::new(), DecisionKind::Fired, old);
+    ok(
+        "record_decision",
+        store.record_decision(&orphan_decision).await,
+    );
+    ok(
+        "record_fix_attempt",
+        store.record_fix_attempt(&fix(None, old)).await,
+    );
+    ok(
+        "record_fix_attempt",
+        store.record_fix_attempt(&fix(None, now - day)).await,
+    );
+    let orphan_unsent = digest_entry(flow, old);
+    ok("enqueue_digest", store.enqueue_digest(&orphan_unsent).await);
+    let ghost = plain_report(flow, "sig-ghost", old);
+    let mut orphan_pending = Action::new(
+        &ghost,
+        ActionKind::Remediate,
+        "sfn",
+        ActionStatus::Pending,
+        "",
+    );
+    orphan_pending.started_at = old;
+    orphan_pending.finished_at = old;
+    ok("record_action", store.record_action(&orphan_pending).await);
+    // The knowledge base, counters, and accounting windows.
+    let pattern_name = unique("prune-pattern");
+    ok(
+        "upsert_pattern",
+        store
+            .upsert_pattern(&pattern(&pattern_name, Some("sig-a"), old))
+            .await,
+    );
+    ok(
+        "record_pattern_hit",
+        store.record_pattern_hit(&pattern_name, old).await,
+    );
+    let counter = unique("prune-counter");
+    ok("counter_set", store.counter_set(&counter, 5).await);
+    let scope = unique("prune-budget");
+    for window in [crate::clock::day_start(old), today - day, today] {
+        let request = BudgetRequest {
+            scope: scope.clone(),
+            window_start: window,
+            max_count: 10,
+            max_cost_usd: 10.0,
+        };
+        assert!(matches!(
+            reserve(store, &request).await,
+            BudgetGrant::Granted(_)
+        ));
+    }
+    let rate_key = unique("prune-rate");
+    for window in [crate::clock::day_start(old), today] {
+        assert!(ok(
+            "try_consume",
+            store.try_consume(&rate_key, window, 1).await
+        ));
+    }
+    PruneSeed {
+        a,
+        b,
+        c,
+        d,
+        b_pending,
+        c_unsent,
+        orphan_unsent,
+        orphan_pending,
+        orphan_decision,
+        pattern: pattern_name,
+        counter,
+        scope,
+        rate_key,
+    }
+}
+
+/// Retention ([`Store::prune`]): a dry run counts exactly what the real run
+/// then removes and removes nothing; an old finished incident goes with its
+/// diagnosis, decisions, actions, feedback, digested entries and fix
+/// attempts, and old orphans go too; an incident with a pending action or
+/// an unsent digest entry stays, as do unsent entries, pending actions,
+/// patterns, counters, incidents active after the cut-off and the budget
+/// and rate-limit windows of today and yesterday; a repeat of a pruned
+/// incident starts a new one; pruning twice removes nothing more.
+///
+/// It prunes the whole store before a cut-off in the year 2000 (the other
+/// checks' data is near now), so run at most one `check_prune` at a time on
+/// a store.
+pub async fn check_prune(store: &dyn Store) {
+    let flow = unique("prune");
+    let now = prune_now();
+    let day = chrono::Duration::days(1);
+    let today = crate::clock::day_start(now);
+    let before = now - chrono::Duration::days(30);
+    // Leftovers of an interrupted earlier run must not skew the counts.
+    let sweep = PruneRequest::new(before, now);
+    ok("prune", store.prune(&sweep).await);
+    let seed = seed_prune(store, &flow, now).await;
+
+    let expected = PruneStats {
+        incidents: 1,
+        incidents_kept: 2,
+        diagnoses: 1,
+        decisions: 3,
+        actions: 1,
+        feedback: 1,
+        digest_entries: 1,
+        fix_attempts: 2,
+        budget_reservations: 1,
+        rate_limit_windows: 1,
+    };
+    let request = PruneRequest::new(before, now);
+    let dry = ok("prune (dry run)", store.prune(&request.dry_run()).await);
+    assert_eq!(dry, expected, "a dry run counts what a real run removes");
+    assert!(
+        ok("get_report", store.get_report(&seed.a.id).await).is_some()
+            && ok("get_diagnosis", store.get_diagnosis(&seed.a.id).await).is_some(),
+        "a dry run removes nothing"
+    );
+    let stats = ok("prune", store.prune(&request).await);
+    assert_eq!(stats, expected, "what the real run removed");
+    assert_eq!(stats.total(), 12);
+
+    // Removed: A and everything hanging off it, and the old orphans.
+    let a = &seed.a.id;
+    assert_eq!(ok("get_report", store.get_report(a).await), None);
+    assert_eq!(ok("get_diagnosis", store.get_diagnosis(a).await), None);
+    let of_incident = DecisionQuery {
+        incident_id: Some(a.clone()),
+        ..DecisionQuery::default()
+    };
+    assert!(ok("decisions", store.decisions(&of_incident).await).is_empty());
+    let of_orphan = DecisionQuery {
+        report_id: Some(seed.orphan_decision.report_id.clone()),
+        ..DecisionQuery::default()
+    };
+    assert!(ok("decisions", store.decisions(&of_orphan).await).is_empty());
+    let actions_of = |id: &Id| ActionQuery {
+        report_id: Some(id.clone()),
+        ..ActionQuery::default()
+    };
+    assert!(ok("actions", store.actions(&actions_of(a)).await).is_empty());
+    assert!(ok("feedback_for", store.feedback_for(a).await).is_empty());
+    let fixes = ok(
+        "fix_attempts",
+        store.fix_attempts(&format!("{flow}-fix")).await,
+    );
+    assert_eq!(fixes.len(), 1, "only the recent orphan fix attempt is left");
+    assert_eq!(fixes[0].at, now - day);
+
+    // Kept.
+    assert!(
+        ok("get_report", store.get_report(&seed.b.id).await).is_some(),
+        "pending action keeps its incident"
+    );
+    assert!(ok("get_diagnosis", store.get_diagnosis(&seed.b.id).await).is_some());
+    assert_eq!(
+        ok("actions", store.actions(&actions_of(&seed.b.id)).await),
+        [seed.b_pending.clone()],
+        "pending action kept"
+    );
+    assert!(
+        ok("get_report", store.get_report(&seed.c.id).await).is_some(),
+        "unsent digest entry keeps its incident"
+    );
+    let unsent = pending_of(store, &flow, None).await;
+    assert_eq!(
+        unsent.len(),
+        2,
+        "unsent digest entries are never pruned: {unsent:?}"
+    );
+    let d = ok("get_report", store.get_report(&seed.d.id).await);
+    assert_eq!(
+        d.map(|d| d.dedup_count),
+        Some(2),
+        "active after the cut-off: kept"
+    );
+    let d_decisions = DecisionQuery {
+        incident_id: Some(seed.d.id.clone()),
+        ..DecisionQuery::default()
+    };
+    assert_eq!(
+        ok("decisions", store.decisions(&d_decisions).await).len(),
+        1,
+        "a kept incident keeps its old decisions"
+    );
+    let ghost_actions = ok(
+        "actions",
+        store
+            .actions(&actions_of(&seed.orphan_pending.report_id))
+            .await,
+    );
+    assert_eq!(ghost_actions.len(), 1, "pending actions are never pruned");
+    let patterns = ok("patterns", store.patterns().await);
+    let kept = patterns.iter().find(|p| p.name == seed.pattern);
+    assert_eq!(
+        kept.map(|p| p.hit_count),
+        Some(1),
+        "patterns are never pruned"
+    );
+    assert_eq!(
+        ok("counter_add", store.counter_add(&seed.counter, 0).await),
+        5,
+        "counters are never pruned"
+    );
+    for (window, count) in [
+        (crate::clock::day_start(now - chrono::Duration::days(75)), 0),
+        (today - day, 1),
+        (today, 1),
+    ] {
+        let usage = ok(
+            "budget_usage",
+            store.budget_usage(&seed.scope, window).await,
+        );
+        assert_eq!(usage.count, count, "budget window {window}");
+    }
+    assert!(
+        !ok(
+            "try_consume",
+            store.try_consume(&seed.rate_key, today, 1).await
+        ),
+        "today's rate-limit window kept"
+    );
+
+    // Idempotent.
+    let again = ok("prune", store.prune(&request).await);
+    assert_eq!(
+        again,
+        PruneStats {
+            incidents_kept: 2,
+            ..PruneStats::default()
+        },
+        "a second prune removes nothing"
+    );
+
+    // Dedup after pruning: a repeat within A's cooldown starts a new incident.
+    let repeat = plain_report(&flow, "sig-a", seed.a.occurred_at + mins(45));
+    assert_eq!(
+        claim(store, &repeat, HOUR).await,
+        Claim::New,
+        "a repeat of a pruned incident is new"
+    );
+    let fresh = ok("get_report", store.get_report(&repeat.id).await);
+    assert_eq!(fresh.map(|r| r.dedup_count), Some(1));
+
+    // A cut-off after now still keeps today's and yesterday's accounting.
+    let late = ok(
+        "prune",
+        store
+            .prune(&PruneRequest::new(now + chrono::Duration::hours(1), now))
+            .await,
+    );
+    assert_eq!(
+        (late.incidents, late.incidents_kept),
+        (2, 2),
+        "D and the repeat go; B and C stay: {late:?}"
+    );
+    assert_eq!(
+        (late.budget_reservations, late.rate_limit_windows),
+        (0, 0),
+        "{late:?}"
+    );
+    for window in [today - day, today] {
+        let usage = ok(
+            "budget_usage",
+            store.budget_usage(&seed.scope, window).await,
+        );
+        assert_eq!(usage.count, 1, "budget window {window} is within the guard");
+    }
+
+    // Once nothing is in flight, everything of this check goes.
+    let mut done = seed.b_pending.clone();
+    done.status = ActionStatus::Succeeded;
+    ok("record_action", store.record_action(&done).await);
+    let mut ghost_done = seed.orphan_pending.clone();
+    ghost_done.status = ActionStatus::Failed;
+    ok("record_action", store.record_action(&ghost_done).await);
+    let ids = [seed.c_unsent.id.clone(), seed.orphan_unsent.id.clone()];
+    assert_eq!(ok("mark_digested", store.mark_digested(&ids, now).await), 2);
+    let later = now + chrono::Duration::days(3);
+    let last = ok("prune", store.prune(&PruneRequest::new(later, later)).await);
+    assert_eq!((last.incidents, last.incidents_kept), (2, 0), "{last:?}");
+    assert_eq!(
+        (last.budget_reservations, last.rate_limit_windows),
+        (2, 1),
+        "{last:?}"
+    );
+    let ours = ReportQuery {
+        flow: Some(flow.clone()),
+        ..ReportQuery::default()
+    };
+    assert!(ok("list_reports", store.list_reports(&ours).await).is_empty());
+    assert!(
+        ok(
+            "fix_attempts",
+            store.fix_attempts(&format!("{flow}-fix")).await
+        )
+        .is_empty()
+    );
 }

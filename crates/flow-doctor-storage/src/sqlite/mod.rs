@@ -22,7 +22,7 @@ use flow_doctor_core::model::{
 };
 use flow_doctor_core::store::{
     ActionQuery, BudgetGrant, BudgetRequest, BudgetUsage, Claim, DecisionCount, DecisionQuery,
-    ReportQuery, SignatureStats, Store,
+    PruneRequest, PruneStats, ReportQuery, SignatureStats, Store, prune_window_floor,
 };
 use flow_doctor_core::{Error, Result};
 
@@ -41,6 +41,11 @@ const COMPONENT: &str = "sqlite";
 /// - [`Store::claim`], [`Store::try_consume`], [`Store::reserve_budget`]
 ///   and [`Store::mark_digested`] run in `BEGIN IMMEDIATE` transactions, so
 ///   they are exact across threads and processes.
+/// - [`Store::prune`] runs in one `BEGIN IMMEDIATE` transaction (rolled
+///   back for a dry run), then truncates the WAL file with
+///   `PRAGMA wal_checkpoint(TRUNCATE)` (best effort). Freed pages are
+///   reused by later writes; the file is not vacuumed (that would rewrite
+///   the whole database under an exclusive lock).
 /// - A busy or locked database is retried until the busy timeout, then
 ///   reported as [`Error::Transient`]; other failures are
 ///   [`Error::Permanent`] with the SQLite error as source.
@@ -324,6 +329,144 @@ impl Filter {
         let rows = stmt.query_map(params_from_iter(self.args), row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Which instant a [`PRUNE_DELETES`] statement binds as `?1`.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// The cut-off, `PruneRequest::before`.
+    Before,
+    /// The accounting floor: the earlier of the cut-off and
+    /// [`prune_window_floor`] of `now`.
+    Windows,
+}
+
+/// Statements of [`Store::prune`], in order, each counted in one field of
+/// [`PruneStats`]. The expired incidents are in `temp.prune_expired`.
+/// Children go before `reports` so that "its incident is not stored" means
+/// an orphan, never an incident removed by this call.
+const PRUNE_DELETES: &[(&str, Cut)] = &[
+    // diagnoses
+    (
+        "DELETE FROM diagnoses WHERE report_id IN (SELECT id FROM temp.prune_expired) \
+         OR (created_at < ?1 AND report_id NOT IN (SELECT id FROM reports))",
+        Cut::Before,
+    ),
+    // decisions
+    (
+        "DELETE FROM decisions WHERE incident_id IN (SELECT id FROM temp.prune_expired) \
+         OR (at < ?1 AND incident_id NOT IN (SELECT id FROM reports))",
+        Cut::Before,
+    ),
+    // actions
+    (
+        "DELETE FROM actions WHERE status <> 'pending' \
+         AND (report_id IN (SELECT id FROM temp.prune_expired) \
+         OR (started_at < ?1 AND report_id NOT IN (SELECT id FROM reports)))",
+        Cut::Before,
+    ),
+    // feedback
+    (
+        "DELETE FROM feedback WHERE report_id IN (SELECT id FROM temp.prune_expired) \
+         OR (at < ?1 AND report_id NOT IN (SELECT id FROM reports))",
+        Cut::Before,
+    ),
+    // digest entries
+    (
+        "DELETE FROM digest_queue WHERE digested_at IS NOT NULL \
+         AND (report_id IN (SELECT id FROM temp.prune_expired) \
+         OR (at < ?1 AND report_id NOT IN (SELECT id FROM reports)))",
+        Cut::Before,
+    ),
+    // fix attempts
+    (
+        "DELETE FROM fix_attempts WHERE report_id IN (SELECT id FROM temp.prune_expired) \
+         OR (at < ?1 AND (report_id IS NULL OR report_id NOT IN (SELECT id FROM reports)))",
+        Cut::Before,
+    ),
+    // budget reservations
+    (
+        "DELETE FROM cost_ledger WHERE window_start < ?1",
+        Cut::Windows,
+    ),
+    // rate-limit windows
+    (
+        "DELETE FROM rate_limits WHERE window_start < ?1",
+        Cut::Windows,
+    ),
+    // incidents
+    (
+        "DELETE FROM reports WHERE last_seen < ?1 AND id IN (SELECT id FROM temp.prune_expired)",
+        Cut::Before,
+    ),
+];
+
+fn prune(conn: &mut Connection, req: &PruneRequest) -> Result<PruneStats, DbError> {
+    let before = ts(req.before)?;
+    let floor = ts(req.before.min(prune_window_floor(req.now)))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS prune_expired (id TEXT PRIMARY KEY NOT NULL) \
+         WITHOUT ROWID; DELETE FROM temp.prune_expired;",
+    )?;
+    let expired = tx
+        .prepare_cached(
+            "INSERT INTO temp.prune_expired (id) SELECT r.id FROM reports r \
+             WHERE r.last_seen < ?1 \
+             AND NOT EXISTS (SELECT 1 FROM actions a \
+                             WHERE a.report_id = r.id AND a.status = 'pending') \
+             AND NOT EXISTS (SELECT 1 FROM digest_queue d \
+                             WHERE d.report_id = r.id AND d.digested_at IS NULL)",
+        )?
+        .execute([before])? as u64;
+    let old: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM reports WHERE last_seen < ?1")?
+        .query_row([before], |r| r.get(0))?;
+    let mut removed = [0u64; PRUNE_DELETES.len()];
+    for (n, (sql, cut)) in removed.iter_mut().zip(PRUNE_DELETES) {
+        let at = match cut {
+            Cut::Before => before,
+            Cut::Windows => floor,
+        };
+        *n = tx.prepare_cached(sql)?.execute([at])? as u64;
+    }
+    let [
+        diagnoses,
+        decisions,
+        actions,
+        feedback,
+        digest_entries,
+        fix_attempts,
+        budget_reservations,
+        rate_limit_windows,
+        incidents,
+    ] = removed;
+    debug_assert_eq!(incidents, expired);
+    let stats = PruneStats {
+        incidents,
+        incidents_kept: u64::try_from(old).unwrap_or(0).saturating_sub(expired),
+        diagnoses,
+        decisions,
+        actions,
+        feedback,
+        digest_entries,
+        fix_attempts,
+        budget_reservations,
+        rate_limit_windows,
+    };
+    if req.dry_run {
+        tx.rollback()?;
+        return Ok(stats);
+    }
+    tx.commit()?;
+    if stats.total() > 0 {
+        // Best effort: shrinks the WAL file now rather than at the next
+        // automatic checkpoint. A reader holding an old snapshot only makes
+        // it partial; it never undoes the committed prune, so its outcome
+        // is not an error of this call.
+        let _checkpoint = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+    Ok(stats)
 }
 
 fn id_value(id: &Option<Id>) -> Option<String> {
@@ -982,6 +1125,11 @@ impl Store for SqliteStore {
                 .query_row(params![key, delta], |r| r.get(0))?)
         })
         .await
+    }
+
+    async fn prune(&self, request: &PruneRequest) -> Result<PruneStats> {
+        let req = *request;
+        self.run(move |conn| prune(conn, &req)).await
     }
 
     async fn counter_set(&self, key: &str, value: i64) -> Result<()> {

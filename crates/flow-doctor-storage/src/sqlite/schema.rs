@@ -184,6 +184,11 @@ CREATE INDEX fix_attempts_signature ON fix_attempts (signature, at);
 CREATE INDEX digest_pending ON digest_queue (at) WHERE digested_at IS NULL;
 CREATE INDEX cost_ledger_window ON cost_ledger (scope, window_start);
 "#,
+    // 3: lookups by incident for retention (`Store::prune`).
+    r#"
+CREATE INDEX digest_report ON digest_queue (report_id);
+CREATE INDEX fix_attempts_report ON fix_attempts (report_id) WHERE report_id IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -247,7 +252,7 @@ mod tests {
         conn.execute("INSERT INTO counters (key, value) VALUES ('streak', 4)", [])
             .unwrap();
 
-        migrate_to(&mut conn, LATEST).unwrap();
+        migrate_to(&mut conn, 2).unwrap();
         assert_eq!(version(&conn).unwrap(), 2);
         let indexes = index_names(&conn);
         assert!(
@@ -266,8 +271,42 @@ mod tests {
             .unwrap();
         assert_eq!(kept, 4);
         // Migrating again is a no-op.
+        migrate_to(&mut conn, 2).unwrap();
+        assert_eq!(version(&conn).unwrap(), 2);
+    }
+
+    #[test]
+    fn migration_3_adds_the_retention_indexes_to_a_version_2_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("v2.db")).unwrap();
+        migrate_to(&mut conn, 2).unwrap();
+        conn.execute(
+            "INSERT INTO digest_queue (id, report_id, flow, signature, headline, severity, \
+             reason, at) VALUES ('e1', 'r1', 'etl', 's', 'h', 'error', 'rate_limited', 1)",
+            [],
+        )
+        .unwrap();
+
         migrate_to(&mut conn, LATEST).unwrap();
-        assert_eq!(version(&conn).unwrap(), LATEST);
+        assert_eq!(version(&conn).unwrap(), 3);
+        let indexes = index_names(&conn);
+        for name in ["digest_report", "fix_attempts_report"] {
+            assert!(indexes.contains(&name.to_string()), "{indexes:?}");
+        }
+        assert_eq!(indexes.len(), 17);
+        let kept: i64 = conn
+            .query_row("SELECT COUNT(*) FROM digest_queue", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1);
+        // The cut-off lookups use them.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT 1 FROM digest_queue WHERE report_id = 'r1'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("digest_report"), "{plan}");
     }
 
     #[test]

@@ -124,8 +124,8 @@ async fn an_older_schema_is_migrated_on_open() {
         let store = SqliteStore::open(&path, TIMEOUT).unwrap();
         assert_eq!(store.claim(&first, HOUR).await.unwrap(), Claim::New);
     }
-    // Turn the file back into a version-1 database: migration 2 adds the
-    // indexes, so drop them and the version.
+    // Turn the file back into a version-1 database: migrations 2 and 3 add
+    // the indexes, so drop them and the version.
     let conn = Connection::open(&path).unwrap();
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
@@ -134,7 +134,7 @@ async fn an_older_schema_is_migrated_on_open() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes.len(), 15);
+    assert_eq!(indexes.len(), 17);
     for index in &indexes {
         conn.execute_batch(&format!("DROP INDEX {index}")).unwrap();
     }
@@ -151,7 +151,7 @@ async fn an_older_schema_is_migrated_on_open() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(count, 15);
+    assert_eq!(count, 17);
     assert_eq!(
         store.claim(&report("etl", "sig"), HOUR).await.unwrap(),
         Claim::Duplicate {
