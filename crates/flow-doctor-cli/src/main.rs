@@ -16,6 +16,7 @@ mod generate_fix;
 mod history;
 mod init_cmd;
 mod playbook;
+mod prune;
 mod report;
 mod run;
 mod scrub;
@@ -65,6 +66,8 @@ enum Command {
     GenerateFix(generate_fix::GenerateFixArgs),
     /// Write a starter flow-doctor.yaml (and, with --github-workflow, the fix workflow).
     Init(init_cmd::InitArgs),
+    /// Remove incidents older than the retention period (and what hangs off them).
+    Prune(prune::PruneArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,5 +105,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scrub(args) => scrub::run(args),
         Command::GenerateFix(args) => generate_fix::run(args),
         Command::Init(args) => init_cmd::run(args),
+        Command::Prune(args) => prune::run(args),
     }
 }

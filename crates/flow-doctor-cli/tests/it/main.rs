@@ -7,6 +7,7 @@ mod fingerprint;
 mod generate_fix;
 mod init_cmd;
 mod playbook;
+mod prune;
 mod run;
 mod scrub;
 

@@ -101,6 +101,29 @@ pub struct StoreConfig {
     /// How long a writer waits for another process's lock.
     #[serde(default = "default_busy_timeout")]
     pub busy_timeout: HumanDuration,
+    /// Incidents quiet for this many days are pruned (`flow-doctor prune`,
+    /// and once a day by the engine); 0 keeps everything forever.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+/// Default `store.retention_days`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+
+/// Largest accepted `store.retention_days` (100 years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+impl StoreConfig {
+    /// How long incidents are kept, or `None` when `retention_days` is 0
+    /// (keep forever).
+    pub fn retention(&self) -> Option<std::time::Duration> {
+        (self.retention_days > 0)
+            .then(|| std::time::Duration::from_secs(u64::from(self.retention_days) * 86_400))
+    }
 }
 
 fn default_db_path() -> PathBuf {
@@ -117,6 +140,7 @@ impl Default for StoreConfig {
             kind: StoreKind::Sqlite,
             path: default_db_path(),
             busy_timeout: default_busy_timeout(),
+            retention_days: default_retention_days(),
         }
     }
 }

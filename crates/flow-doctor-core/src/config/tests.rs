@@ -621,6 +621,36 @@ fn bad_durations_are_reported() {
 }
 
 #[test]
+fn retention_days_zero_keeps_forever_and_bad_values_are_reported() {
+    let cfg = yaml("flow_name: etl\n").unwrap();
+    assert_eq!(cfg.store.retention_days, 90);
+    assert_eq!(
+        cfg.store.retention(),
+        Some(std::time::Duration::from_secs(90 * 86_400))
+    );
+    let cfg = yaml("flow_name: etl\nstore:\n  retention_days: 0\n").unwrap();
+    assert_eq!(cfg.store.retention(), None, "0 keeps everything");
+
+    let err = yaml_err("flow_name: etl\nstore:\n  retention_days: 100000\n");
+    let p = problem(&err, "store.retention_days");
+    assert_eq!(p.line, Some(3));
+    assert!(p.message.contains("36500"), "{p}");
+    assert!(fix(p).contains("0 to keep everything"), "{p}");
+
+    let err = yaml_err("flow_name: etl\nstore:\n  retention_days: 1\ndedup:\n  cooldown: 2d\n");
+    let p = problem(&err, "store.retention_days");
+    assert!(p.message.contains("shorter than `dedup.cooldown`"), "{p}");
+
+    let err = yaml_err("flow_name: etl\nstore:\n  retention_days: -1\n");
+    assert!(
+        problem(&err, "store.retention_days")
+            .message
+            .contains("negative"),
+        "{err}"
+    );
+}
+
+#[test]
 fn thresholds_must_be_between_zero_and_one() {
     let err = yaml_err(
         "flow_name: etl\nremediation:\n  auto_remediate_threshold: 1.5\nauto_fix:\n  confidence_threshold: -0.1\n",

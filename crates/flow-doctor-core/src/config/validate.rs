@@ -10,6 +10,8 @@
 //!   before `start` crosses midnight; `24:00` is midnight. The time zone is
 //!   checked when the remediation stage builds the window.
 //! - `capture.ring_size: 0` turns log capture off; at most 100 000 lines.
+//! - `store.retention_days: 0` keeps everything forever; otherwise at most
+//!   36 500 days and no shorter than `dedup.cooldown`.
 //! - `auto_fix.enabled: true` needs a `test_command`: a fix PR is only
 //!   opened after the tests pass.
 //! - An OpenAI-compatible provider with a `base_url` (a local endpoint such
@@ -23,7 +25,7 @@ use super::credentials::{
 };
 use super::schema::{
     ChannelConfig, Config, EmailConfig, GithubChannelConfig, LlmProvider, LockoutConfig,
-    RouteConfig, StoreKind, TelegramConfig, WebhookConfig,
+    MAX_RETENTION_DAYS, RouteConfig, StoreKind, TelegramConfig, WebhookConfig,
 };
 use super::types::{HumanDuration, Secret};
 
@@ -80,6 +82,28 @@ impl Config {
             );
         }
         positive(p, "store.busy_timeout", self.store.busy_timeout);
+        if let Some(retention) = self.store.retention() {
+            if self.store.retention_days > MAX_RETENTION_DAYS {
+                p.push(
+                    "store.retention_days",
+                    format!(
+                        "{} days is more than the {MAX_RETENTION_DAYS} allowed",
+                        self.store.retention_days
+                    ),
+                    "set a number of days such as 90 (the default), or 0 to keep everything",
+                );
+            } else if retention < self.dedup.cooldown.get() {
+                p.push(
+                    "store.retention_days",
+                    format!(
+                        "{} days is shorter than `dedup.cooldown`, so incidents would be pruned \
+                         while their repeats should still be folded into them",
+                        self.store.retention_days
+                    ),
+                    "keep incidents at least as long as the dedup cooldown, or set 0 to keep everything",
+                );
+            }
+        }
         if let Some(url) = &self.github.base_url {
             check_url(p, "github.base_url", url);
         }
