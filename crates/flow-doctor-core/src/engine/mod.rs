@@ -7,6 +7,11 @@
 //! dropped and counted, never blocking the host. Nothing here panics into
 //! the host: stage failures are recorded as data.
 //!
+//! Retention: after the first report of each UTC day (per store, across
+//! processes) the worker prunes incidents quiet for longer than
+//! `store.retention_days` ([`Store::prune`]); `retention_days: 0` turns it
+//! off.
+//!
 //! ```
 //! use std::time::Duration;
 //! use flow_doctor_core::{FlowDoctor, Severity};
@@ -25,7 +30,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -339,7 +344,7 @@ impl std::fmt::Debug for Builder {
 impl Builder {
     /// Takes pipeline settings from a loaded configuration: cooldown,
     /// dependencies and cascade window, capture levels and queue, scrub
-    /// patterns, diagnosis alert threshold. Notifiers, store, diagnoser and
+    /// patterns, diagnosis alert threshold, retention. Notifiers, store, diagnoser and
     /// remediator are given separately (the facade's `init` builds them from
     /// the same configuration).
     pub fn config(mut self, config: &Config) -> Self {
@@ -457,6 +462,8 @@ impl Builder {
             diagnosis_alert_after: cfg.diagnosis.alert_after_failures,
             host,
             counters: counters.clone(),
+            retention: cfg.store.retention(),
+            pruned_day: AtomicI64::new(i64::MIN),
         });
         let inner = Arc::new(Inner {
             flow: cfg.flow_name.clone(),
@@ -577,6 +584,8 @@ impl Inner {
         if let Some(slot) = slot {
             slot.fill(outcome);
         }
+        // Before `finish_one`, so that a flush also waits for it.
+        self.pipeline.prune_daily().await;
         self.counters.processed.fetch_add(1, Ordering::AcqRel);
         self.finish_one();
     }

@@ -21,7 +21,7 @@ use crate::notify::{Incident, Link, Notification, Notifier, Recurrence, Remediat
 use crate::remediate::{RemediationContext, Remediator};
 use crate::ring::LogRing;
 use crate::scrub::Scrubber;
-use crate::store::{Claim, ReportQuery, Store};
+use crate::store::{Claim, PruneRequest, ReportQuery, Store};
 
 /// Context key marking reports raised by flow-doctor itself (never diagnosed).
 pub(crate) const INTERNAL_KEY: &str = "flow_doctor.internal";
@@ -56,13 +56,54 @@ pub(crate) struct Pipeline {
     pub(crate) diagnosis_alert_after: u32,
     pub(crate) host: String,
     pub(crate) counters: Arc<Counters>,
+    /// `store.retention_days`; `None` keeps everything.
+    pub(crate) retention: Option<Duration>,
+    /// UTC day number of the last automatic prune seen by this process.
+    pub(crate) pruned_day: std::sync::atomic::AtomicI64,
 }
+
+/// Named counter holding the UTC day number (days since 1970-01-01) of the
+/// last automatic prune, shared by every process using the store.
+pub(crate) const PRUNE_DAY_COUNTER: &str = "flow-doctor.retention.last_prune_day";
 
 /// A report raised by the pipeline itself, to be submitted after the
 /// current one (e.g. "diagnosis unavailable").
 pub(crate) type FollowUp = Option<Report>;
 
 impl Pipeline {
+    /// Retention: prunes what went quiet before `now - retention` at most
+    /// once per UTC day per store (the day is recorded in
+    /// [`PRUNE_DAY_COUNTER`]; two processes racing at midnight may both
+    /// prune, which is harmless). Failures are reported and skipped.
+    pub(crate) async fn prune_daily(&self) {
+        use std::sync::atomic::Ordering;
+        let Some(keep) = self.retention else {
+            return;
+        };
+        let now = self.clock.now();
+        let today = now.timestamp().div_euclid(86_400);
+        if self.pruned_day.swap(today, Ordering::AcqRel) == today {
+            return;
+        }
+        match self.store.counter_add(PRUNE_DAY_COUNTER, 0).await {
+            Ok(last) if last >= today => return,
+            Ok(_) => {}
+            Err(e) => return stage_failed("retention", &e),
+        }
+        if let Err(e) = self.store.counter_set(PRUNE_DAY_COUNTER, today).await {
+            return stage_failed("retention", &e);
+        }
+        let Some(before) = chrono::Duration::from_std(keep)
+            .ok()
+            .and_then(|k| now.checked_sub_signed(k))
+        else {
+            return;
+        };
+        if let Err(e) = self.store.prune(&PruneRequest::new(before, now)).await {
+            stage_failed("retention", &e);
+        }
+    }
+
     /// Runs the whole pipeline for one report.
     pub(crate) async fn process(
         &self,

@@ -679,3 +679,77 @@ fn an_error_storm_drops_and_counts_exactly() {
         "one decision per processed report: {stats:?}"
     );
 }
+
+#[test]
+fn the_worker_prunes_by_retention_days_once_per_utc_day() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = clock();
+    let mut cfg = crate::Config::new("etl");
+    cfg.store.retention_days = 30;
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let seed_old = |sig: &str| {
+        let mut r = Report::new(
+            "etl",
+            Severity::Error,
+            crate::model::ReportKind::Error,
+            "old",
+        );
+        r.signature = sig.into();
+        r.occurred_at = clock.now() - chrono::Duration::days(40);
+        rt.block_on(store.claim(&r, Duration::ZERO)).unwrap();
+        r.id
+    };
+    let stored = |id: &ReportId| rt.block_on(store.get_report(id)).unwrap().is_some();
+
+    let first = seed_old("old-1");
+    outcome(&fd.report(&MissingColumn));
+    assert!(fd.flush(WAIT));
+    assert!(!stored(&first), "the first report of the day prunes");
+    let day = clock.now().timestamp().div_euclid(86_400);
+    let recorded = rt.block_on(store.counter_add(pipeline::PRUNE_DAY_COUNTER, 0));
+    assert_eq!(recorded.unwrap(), day);
+
+    let second = seed_old("old-2");
+    outcome(&fd.report(&Refused));
+    assert!(fd.flush(WAIT));
+    assert!(stored(&second), "at most once per day");
+
+    clock.advance(chrono::Duration::days(1));
+    outcome(&fd.report(&Refused));
+    assert!(fd.flush(WAIT));
+    assert!(!stored(&second), "the next day prunes again");
+}
+
+#[test]
+fn retention_zero_never_prunes() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = clock();
+    let mut cfg = crate::Config::new("etl");
+    cfg.store.retention_days = 0;
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut r = Report::new(
+        "etl",
+        Severity::Error,
+        crate::model::ReportKind::Error,
+        "old",
+    );
+    r.occurred_at = clock.now() - chrono::Duration::days(4000);
+    rt.block_on(store.claim(&r, Duration::ZERO)).unwrap();
+    outcome(&fd.report(&MissingColumn));
+    assert!(fd.flush(WAIT));
+    assert!(rt.block_on(store.get_report(&r.id)).unwrap().is_some());
+    let recorded = rt.block_on(store.counter_add(pipeline::PRUNE_DAY_COUNTER, 0));
+    assert_eq!(recorded.unwrap(), 0, "no prune was attempted");
+}
