@@ -2,7 +2,7 @@
 # The main job, offline, on embedded defaults: a failing ETL run twice under
 # flow-doctor (one incident fired to the console, then a dedup hit), then the
 # incident history with its occurrence count. No tokens, no network.
-set -uo pipefail
+set -u
 cd "$(dirname "$0")/.."
 export FLOW_DOCTOR_CONFIG="${FLOW_DOCTOR_CONFIG:-}"
 db_dir="$(mktemp -d)"
@@ -23,4 +23,6 @@ echo "== history ($db_dir/flow_doctor.db)"
 "$bin" history
 echo
 echo "== offline diagnosis of the same failure"
-python3 "$OLDPWD/examples/failing_etl.py" 2>&1 >/dev/null | "$bin" diagnose --offline
+python3 "$OLDPWD/examples/failing_etl.py" 2>&1 >/dev/null | "$bin" diagnose --offline || exit 1
+echo
+echo "demo done: the store is $db_dir/flow_doctor.db"

@@ -3,8 +3,6 @@
 //! the action lands in a real SQLite store, and people get a remediation
 //! notice. A lower confidence escalates and runs nothing.
 
-#![cfg(all(feature = "remediation", feature = "sqlite", feature = "test-util"))]
-
 use std::sync::Arc;
 use std::time::Duration;
 
