@@ -213,3 +213,84 @@ fn feedback_confirms_and_teaches_the_store() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no incident with id nope"));
 }
+
+/// Acceptance (issue 4, point 3) with real processes: six `flow-doctor
+/// diagnose` processes share one SQLite store and a daily cap of two LLM
+/// diagnoses; exactly two reach the (local) Anthropic Messages endpoint and
+/// the other four are skipped with the cap as the reason.
+#[test]
+fn the_daily_llm_cap_holds_across_processes_sharing_one_store() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        let answer = r#"{"category":"CODE","root_cause":"The frobnicator is called before it is configured.","confidence":0.8,"affected_files":[],"remediation":"Configure it first.","auto_fixable":false,"reasoning":"order of calls","alternative_hypotheses":[]}"#;
+        Mock::given(method("POST"))
+            .and(path("/v1/messages"))
+            .and(header("x-api-key", "sk-ant-test-0123456789"))
+            .and(header("anthropic-version", "2023-06-01"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": "msg_01",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5-20250929",
+                "content": [{ "type": "text", "text": answer }],
+                "stop_reason": "end_turn",
+                "stop_sequence": null,
+                "usage": { "input_tokens": 900, "output_tokens": 80 }
+            })))
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        format!(
+            "flow_name: nightly\nstore:\n  path: fd.db\ndiagnosis:\n  provider: anthropic\n  \
+             base_url: {}\n  api_key: sk-ant-test-0123456789\n  model: claude-sonnet-4-5\n  \
+             max_retries: 0\n  max_diagnosed_per_day: 2\n  max_daily_cost_usd: 5.0\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    // Nothing in the knowledge base matches, so each process asks the LLM.
+    std::fs::write(
+        dir.path().join("failure.txt"),
+        "FrobnicatorError: the frobnicator refused to frobnicate widget quux\n",
+    )
+    .unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_flow-doctor"))
+                .current_dir(dir.path())
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .args(["diagnose", "--json", "failure.txt"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn flow-doctor")
+        })
+        .collect();
+    let outputs: Vec<serde_json::Value> = children
+        .into_iter()
+        .map(|c| json(&c.wait_with_output().expect("wait")))
+        .collect();
+    let diagnosed = outputs.iter().filter(|v| v["source"] == "llm").count();
+    let skipped = outputs.iter().filter(|v| v["category"].is_null()).count();
+    assert_eq!((diagnosed, skipped), (2, 4), "{outputs:#?}");
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    assert_eq!(requests.len(), 2, "exactly the cap reached the provider");
+    let store = SqliteStore::open(dir.path().join("fd.db"), Duration::from_secs(10)).unwrap();
+    let usage = rt
+        .block_on(store.budget_usage(
+            "diagnosis",
+            flow_doctor::clock::day_start(chrono::Utc::now()),
+        ))
+        .unwrap();
+    assert_eq!(usage.count, 2);
+    assert!(usage.cost_usd > 0.0, "the real cost was settled: {usage:?}");
+}
