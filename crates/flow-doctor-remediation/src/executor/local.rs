@@ -234,14 +234,12 @@ async fn collect(reader: Option<(Tail, tokio::task::JoinHandle<()>)>, max: usize
 /// Kills the process group led by `pid` (the shell and everything it started).
 async fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
-    if let Some(pid) = pid {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
+    if let Some(pgid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // ESRCH (the group is already gone) is fine.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     #[cfg(not(unix))]
     let _ = pid;
