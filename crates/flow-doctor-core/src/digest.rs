@@ -263,6 +263,7 @@ mod tests {
         let aaa = &etl.signatures[0];
         assert_eq!(aaa.signature, "aaa");
         assert_eq!(aaa.count, 2);
+        assert_eq!(aaa.reasons(), "delivery_failed 1, rate_limited 1");
         assert_eq!(aaa.severity, Severity::Critical);
         assert_eq!(aaa.first_seen, t0);
         assert_eq!(aaa.last_seen, t0 + Duration::hours(2));

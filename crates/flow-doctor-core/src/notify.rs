@@ -127,6 +127,20 @@ pub struct SignatureDigest {
     pub root_cause: Option<String>,
 }
 
+impl SignatureDigest {
+    /// Why it was held back, as `kind count` pairs: `rate_limited 2, delivery_failed 1`.
+    pub fn reasons(&self) -> String {
+        let mut out = String::new();
+        for (kind, count) in &self.by_decision {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{kind} {count}");
+        }
+        out
+    }
+}
+
 impl Digest {
     /// Whether there is nothing in it.
     pub fn is_empty(&self) -> bool {
@@ -281,17 +295,13 @@ fn render_digest(out: &mut String, d: &Digest) {
     for f in &d.flows {
         let _ = writeln!(out, "\n{} ({} held back)", f.flow, f.total);
         for s in &f.signatures {
-            let reasons: Vec<String> = s
-                .by_decision
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let reasons = s.reasons();
             let _ = writeln!(
                 out,
                 "  x{} {} [{}] {} .. {}",
                 s.count,
                 s.headline,
-                reasons.join(", "),
+                reasons,
                 s.first_seen.format("%Y-%m-%d %H:%M"),
                 s.last_seen.format("%Y-%m-%d %H:%M"),
             );

@@ -25,7 +25,6 @@ use flow_doctor_core::config::Secret;
 use flow_doctor_core::{Error, Result};
 use flow_doctor_notify::github::map_error;
 use octocrab::Octocrab;
-use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -110,18 +109,7 @@ impl GithubForge {
     /// A client for one call. Octocrab spawns its worker on the runtime
     /// that builds it, so each call builds its own.
     fn client(&self) -> Result<Octocrab> {
-        Octocrab::builder()
-            .personal_token(self.token.expose().to_string())
-            .base_uri(self.base_url.as_str())
-            .map_err(|e| Error::config(COMPONENT, format!("invalid base URL: {e}")))?
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(self.timeout))
-            .set_read_timeout(Some(self.timeout))
-            .set_write_timeout(Some(self.timeout))
-            .build()
-            .map_err(|e| {
-                Error::permanent(COMPONENT, Problem(format!("cannot build the client: {e}")))
-            })
+        flow_doctor_notify::github::client(&self.base_url, &self.token, self.timeout)
     }
 
     fn path(&self, rest: &str) -> String {
@@ -282,11 +270,6 @@ impl Forge for GithubForge {
         })
     }
 }
-
-/// A failure described in words (no token, no URL with credentials).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Problem(String);
 
 #[cfg(test)]
 mod tests {

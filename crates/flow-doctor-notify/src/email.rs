@@ -434,11 +434,7 @@ fn html_digest(out: &mut String, d: &Digest) {
             "<tr><th>Count</th><th>Failure</th><th>Why held back</th><th>First seen</th><th>Last seen</th><th>Diagnosis</th></tr>\n",
         );
         for s in &f.signatures {
-            let reasons: Vec<String> = s
-                .by_decision
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let reasons = s.reasons();
             let diagnosis = match (s.category, &s.root_cause) {
                 (Some(c), Some(rc)) => format!("{c}: {rc}"),
                 _ => String::new(),
@@ -448,7 +444,7 @@ fn html_digest(out: &mut String, d: &Digest) {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 s.count,
                 escape_html(&s.headline),
-                escape_html(&reasons.join(", ")),
+                escape_html(&reasons),
                 when(s.first_seen),
                 when(s.last_seen),
                 escape_html(&diagnosis)

@@ -251,16 +251,12 @@ fn digest_blocks(d: &Digest, title: &str) -> Vec<Value> {
     for f in d.flows.iter().take(45) {
         let mut text = format!("*{}* ({} held back)", escape(&f.flow), f.total);
         for s in f.signatures.iter().take(10) {
-            let reasons: Vec<String> = s
-                .by_decision
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let reasons = s.reasons();
             text.push_str(&format!(
                 "\n• ×{} {} _{}_ (last {})",
                 s.count,
                 escape(&truncate_end(&s.headline, 200)),
-                reasons.join(", "),
+                reasons,
                 s.last_seen.format("%Y-%m-%d %H:%M")
             ));
             if let (Some(c), Some(rc)) = (s.category, &s.root_cause) {

@@ -357,16 +357,12 @@ fn digest(m: &mut Html, d: &Digest, title: &str) {
         m.bold(&f.flow);
         m.text(&format!(" ({} held back)", f.total));
         for s in &f.signatures {
-            let reasons: Vec<String> = s
-                .by_decision
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let reasons = s.reasons();
             m.text(&format!(
                 "\n• ×{} {} [{}]",
                 s.count,
                 truncate_end(&s.headline, 200),
-                reasons.join(", ")
+                reasons
             ));
             if let (Some(c), Some(rc)) = (s.category, &s.root_cause) {
                 m.text(&format!("\n   {c}: {}", truncate_end(rc, 200)));

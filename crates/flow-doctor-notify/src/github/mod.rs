@@ -262,22 +262,7 @@ impl GithubNotifier {
     /// runtime that builds it, and the engine and the CLI may run
     /// deliveries on different runtimes, so each call builds its own.
     fn api(&self) -> Result<Api> {
-        let client = Octocrab::builder()
-            .personal_token(self.token.expose().to_string())
-            .base_uri(self.base_url.as_str())
-            .map_err(|e| Error::config(COMPONENT, format!("invalid `base_url`: {e}")))?
-            // the engine retries with backoff; octocrab must not retry too
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(self.timeout))
-            .set_read_timeout(Some(self.timeout))
-            .set_write_timeout(Some(self.timeout))
-            .build()
-            .map_err(|e| {
-                Error::permanent(
-                    COMPONENT,
-                    Problem(format!("cannot build the GitHub client: {e}")),
-                )
-            })?;
+        let client = client(&self.base_url, &self.token, self.timeout)?;
         Ok(Api {
             client,
             repo_path: format!("/repos/{}/{}", self.owner, self.repo),
@@ -724,6 +709,29 @@ fn status_of(e: &octocrab::Error) -> Option<u16> {
         octocrab::Error::GitHub { source, .. } => Some(source.status_code.as_u16()),
         _ => None,
     }
+}
+
+/// An octocrab client for `base_url` authenticated with `token`, with
+/// `timeout` on connect, read and write and octocrab's own retries off (the
+/// caller retries with backoff). Octocrab spawns its request worker on the
+/// runtime that builds it, so build one per call when calls may run on
+/// different runtimes. Shared with the fix crate's GitHub forge.
+pub fn client(base_url: &str, token: &Secret, timeout: Duration) -> Result<Octocrab> {
+    Octocrab::builder()
+        .personal_token(token.expose().to_string())
+        .base_uri(base_url)
+        .map_err(|e| Error::config(COMPONENT, format!("invalid `base_url` {base_url}: {e}")))?
+        .add_retry_config(RetryConfig::None)
+        .set_connect_timeout(Some(timeout))
+        .set_read_timeout(Some(timeout))
+        .set_write_timeout(Some(timeout))
+        .build()
+        .map_err(|e| {
+            Error::permanent(
+                COMPONENT,
+                Problem(format!("cannot build the GitHub client: {e}")),
+            )
+        })
 }
 
 /// Maps an octocrab error: 429 and GitHub's rate-limit 403s → rate limited

@@ -210,11 +210,7 @@ pub fn digest_body(d: &Digest) -> String {
         out.push_str("| Count | Failure | Why held back | First seen | Last seen | Diagnosis |\n");
         out.push_str("|---:|---|---|---|---|---|\n");
         for s in &f.signatures {
-            let reasons: Vec<String> = s
-                .by_decision
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
+            let reasons = s.reasons();
             let diagnosis = match (s.category, &s.root_cause) {
                 (Some(c), Some(rc)) => format!("{c}: {}", truncate_end(rc, 200)),
                 _ => String::new(),
@@ -224,7 +220,7 @@ pub fn digest_body(d: &Digest) -> String {
                 "| {} | {} | {} | {} | {} | {} |",
                 s.count,
                 cell(&truncate_end(&s.headline, 200)),
-                reasons.join(", "),
+                reasons,
                 when(s.first_seen),
                 when(s.last_seen),
                 cell(&diagnosis)
