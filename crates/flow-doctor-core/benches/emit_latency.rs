@@ -4,7 +4,8 @@
 //! million pending events (heap growth included). Each call is timed on its
 //! own; the clock read (measured and printed) is included in the figures.
 //!
-//! `cargo bench -p flow-doctor-core --bench emit_latency --features tracing`
+//! `cargo bench -p flow-doctor-core --bench emit_latency --features tracing
+//! [-- bursts|storm]` (a word runs only the scenario it names).
 #![allow(clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -41,6 +42,15 @@ fn engine(capacity: usize) -> FlowDoctor {
         .expect("engine")
 }
 
+/// Whether the scenario `name` was asked for (all when no word is given).
+fn wanted(name: &str) -> bool {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    words.is_empty() || words.iter().any(|w| name.contains(w.as_str()))
+}
+
 fn main() {
     let mut clock_cost = Vec::with_capacity(10_000);
     for _ in 0..10_000 {
@@ -55,6 +65,18 @@ fn main() {
 
     // 1. Bursts: the worker processes while the burst is emitted and drains
     //    the queue between bursts.
+    if wanted("bursts") {
+        bursts();
+    }
+    // 2. One storm of CALLS events into a queue deep enough for all of them:
+    //    includes the cost of growing the heap to hold a million pending
+    //    events (beyond the inline event slots, events are boxed).
+    if wanted("storm") {
+        storm();
+    }
+}
+
+fn bursts() {
     let fd = engine(BURST * 2);
     let subscriber =
         tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
@@ -75,9 +97,9 @@ fn main() {
         &mut samples,
         dropped,
     );
+}
 
-    // 2. One storm of CALLS events into a queue deep enough for all of them:
-    //    includes the cost of growing the heap to hold a million pending events.
+fn storm() {
     let fd = engine(CALLS + 16);
     let subscriber =
         tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));

@@ -44,7 +44,9 @@ pub use async_trait::async_trait;
 pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
 pub use diagnose::{DiagnoseContext, DiagnoseOutcome, Diagnoser};
-pub use engine::{Builder, FlowDoctor, FlushGuard, Outcome, ReportHandle, RetryPolicy, Stats};
+pub use engine::{
+    Builder, CapturedEvent, FlowDoctor, FlushGuard, Outcome, ReportHandle, RetryPolicy, Stats,
+};
 pub use error::{BoxError, Error, Result};
 pub use memory::MemoryStore;
 pub use model::{

@@ -10,12 +10,9 @@
 //! # Ok::<(), flow_doctor_core::Error>(())
 //! ```
 
-use std::borrow::Cow;
-
-use chrono::Utc;
-
 use crate::engine::{CapturedEvent, FlowDoctor};
 use crate::model::Severity;
+use std::borrow::Cow;
 
 /// The logger; see the module docs.
 #[derive(Clone, Debug)]
@@ -58,16 +55,27 @@ impl log::Log for Logger {
         let Some(severity) = severity_of(record.level()) else {
             return;
         };
-        let event = CapturedEvent {
+        let mut event = CapturedEvent::new(
             severity,
-            level: record.level().as_str(),
-            target: Cow::Owned(record.target().to_string()),
-            message: record.args().to_string(),
-            fields: Vec::new(),
-            file: record.file().map(|f| Cow::Owned(f.to_string())),
-            line: record.line(),
-            at: Utc::now(),
-        };
+            record.level().as_str(),
+            // The target defaults to the module path, which `log` can give
+            // as `&'static str`: borrow it then rather than copy.
+            match record.module_path_static() {
+                Some(module) if module == record.target() => Cow::Borrowed(module),
+                _ => Cow::Owned(record.target().to_owned()),
+            },
+        );
+        event.set_location(
+            record
+                .file_static()
+                .map(Cow::Borrowed)
+                .or_else(|| record.file().map(|f| Cow::Owned(f.to_owned()))),
+            record.line(),
+        );
+        match record.args().as_str() {
+            Some(text) => event.push_message_str(text),
+            None => event.push_message_fmt(*record.args()),
+        }
         self.fd.capture_event(event);
     }
 

@@ -1,63 +1,12 @@
 //! Turning errors, messages, panics and log events into [`Report`]s, on
 //! the capturing thread (cheap) or the worker (the rest).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
-use crate::model::{LogLine, Report, ReportKind, Severity};
+use super::event::CapturedEvent;
+use crate::model::{Report, ReportKind, Severity};
 use crate::scope::ScopeData;
-
-/// A log or tracing event captured on the host thread with as little work
-/// as possible; the worker turns it into a report.
-#[derive(Debug)]
-pub struct CapturedEvent {
-    /// Severity mapped from the event's level.
-    pub severity: Severity,
-    /// Level name as the logging framework prints it.
-    pub level: &'static str,
-    /// Target (module path or logger name).
-    pub target: Cow<'static, str>,
-    /// The `message` field.
-    pub message: String,
-    /// Other fields, rendered.
-    pub fields: Vec<(Cow<'static, str>, String)>,
-    /// Source file, when known.
-    pub file: Option<Cow<'static, str>>,
-    /// Source line, when known.
-    pub line: Option<u32>,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-}
-
-impl CapturedEvent {
-    /// Renders the event as one log line (for the ring).
-    pub fn to_log_line(&self) -> LogLine {
-        LogLine {
-            at: self.at,
-            level: self.level.to_string(),
-            target: self.target.to_string(),
-            message: render_message(&self.message, &self.fields),
-        }
-    }
-}
-
-/// `message key=value key=value`.
-pub(crate) fn render_message(message: &str, fields: &[(Cow<'static, str>, String)]) -> String {
-    let mut out = String::with_capacity(message.len() + fields.len() * 16);
-    out.push_str(message);
-    for (k, v) in fields {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    }
-    out
-}
 
 /// What a captured job carries.
 #[derive(Debug)]
@@ -69,38 +18,44 @@ pub(crate) enum Payload {
 }
 
 /// Builds the report for a log event.
-pub(crate) fn event_report(flow: &str, ev: CapturedEvent) -> Report {
-    let mut r = Report::new(flow, ev.severity, ReportKind::LogEvent, ev.message.clone());
-    r.occurred_at = ev.at;
-    r.first_seen = ev.at;
-    r.last_seen = ev.at;
-    r.context.insert("logger".into(), ev.target.to_string());
-    if let Some(file) = &ev.file {
-        let loc = match ev.line {
+pub(crate) fn event_report(flow: &str, ev: &CapturedEvent) -> Report {
+    let at = ev.at();
+    let mut r = Report::new(
+        flow,
+        ev.severity(),
+        ReportKind::LogEvent,
+        ev.message().to_owned(),
+    );
+    r.occurred_at = at;
+    r.first_seen = at;
+    r.last_seen = at;
+    r.context.insert("logger".into(), ev.target().to_owned());
+    if let Some(file) = ev.file() {
+        let loc = match ev.line() {
             Some(l) => format!("{file}:{l}"),
-            None => file.to_string(),
+            None => file.to_owned(),
         };
         r.context.insert("location".into(), loc);
     }
-    for (k, v) in ev.fields {
-        match k.as_ref() {
-            "error.type" | "error_type" | "exception.type" => r.error_type = Some(v),
+    for (k, v) in ev.fields() {
+        match k {
+            "error.type" | "error_type" | "exception.type" => r.error_type = Some(v.to_owned()),
             "error" | "err" | "exception" | "error.message" => {
                 if r.message.is_empty() {
-                    r.message = v.clone();
+                    r.message = v.to_owned();
                 }
-                r.context.insert(k.into_owned(), v);
+                r.context.insert(k.to_owned(), v.to_owned());
             }
-            "stage" => r.stage = Some(v),
-            "run_id" => r.run_id = Some(v),
-            "flow" => r.flow = v,
+            "stage" => r.stage = Some(v.to_owned()),
+            "run_id" => r.run_id = Some(v.to_owned()),
+            "flow" => r.flow = v.to_owned(),
             _ => {
-                r.context.insert(k.into_owned(), v);
+                r.context.insert(k.to_owned(), v.to_owned());
             }
         }
     }
     if r.message.is_empty() {
-        r.message = format!("{} event from {}", ev.level, ev.target);
+        r.message = format!("{} event from {}", ev.level(), ev.target());
     }
     r
 }
@@ -220,25 +175,17 @@ mod tests {
 
     #[test]
     fn events_map_well_known_fields() {
-        let ev = CapturedEvent {
-            severity: Severity::Error,
-            level: "ERROR",
-            target: "etl::load".into(),
-            message: "load failed".into(),
-            fields: vec![
-                ("error_type".into(), "Timeout".into()),
-                ("table".into(), "orders".into()),
-                ("stage".into(), "load".into()),
-            ],
-            file: Some("src/load.rs".into()),
-            line: Some(7),
-            at: Utc::now(),
-        };
+        let mut ev = CapturedEvent::new(Severity::Error, "ERROR", "etl::load".into());
+        ev.push_message_str("load failed");
+        ev.push_field_str("error_type", "Timeout");
+        ev.push_field_str("table", "orders");
+        ev.push_field_str("stage", "load");
+        ev.set_location(Some("src/load.rs".into()), Some(7));
         assert_eq!(
             ev.to_log_line().message,
             "load failed error_type=Timeout table=orders stage=load"
         );
-        let r = event_report("etl", ev);
+        let r = event_report("etl", &ev);
         assert_eq!(r.error_type.as_deref(), Some("Timeout"));
         assert_eq!(r.stage.as_deref(), Some("load"));
         assert_eq!(r.context["table"], "orders");

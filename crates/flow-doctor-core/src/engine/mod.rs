@@ -24,13 +24,14 @@
 //! ```
 
 mod capture;
+mod event;
 mod pipeline;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -38,8 +39,8 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
-pub use capture::CapturedEvent;
 pub(crate) use capture::Payload;
+pub use event::{CapturedEvent, Fields, SegmentWriter};
 use pipeline::{Channel, Pipeline};
 
 use crate::clock::{Clock, SystemClock};
@@ -226,7 +227,9 @@ impl RetryPolicy {
 /// Counters of what the engine saw and did since it started.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    captured: AtomicU64,
+    /// Bumped by every capturing thread; on its own cache line so the
+    /// worker's counters do not bounce it between cores.
+    captured: CachePadded<AtomicU64>,
     dropped: AtomicU64,
     processed: AtomicU64,
     reported_drops: AtomicU64,
@@ -273,17 +276,48 @@ struct Job {
     slot: Option<Arc<OutcomeSlot>>,
 }
 
+/// Keeps a hot atomic on a cache line of its own (128 bytes: the adjacent
+/// line prefetcher pulls pairs on x86), so that writes by the worker to a
+/// neighbour do not slow the capturing threads.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// A log event waiting for the worker, carried inline.
+struct EventJob {
+    event: CapturedEvent,
+    scope: Option<Arc<ScopeData>>,
+    ring_mark: u64,
+}
+
+/// Slots of the inline event queue (about 400 bytes each).
+const EVENT_SLOTS: usize = 1024;
+
 struct Inner {
     flow: String,
     queue: ArrayQueue<Job>,
     wake: tokio::sync::Notify,
+    /// Set by the worker just before it waits for `wake`; capturing threads
+    /// only notify then, so a busy worker costs them no atomic write.
+    worker_sleeping: CachePadded<AtomicBool>,
+    /// Log events, carried inline (see `event`): capturing one copies it
+    /// into a slot here, allocation-free. When full, events go boxed into
+    /// `queue`; when that is full too, they are dropped and counted.
+    events: ArrayQueue<EventJob>,
     pipeline: Arc<Pipeline>,
     counters: Arc<Counters>,
     ring: Arc<LogRing>,
     ring_level: Severity,
     min_level: Severity,
     scrubber: Arc<Scrubber>,
-    pending: AtomicU64,
+    pending: CachePadded<AtomicU64>,
     idle_lock: Mutex<()>,
     idle: Condvar,
     shutdown: std::sync::atomic::AtomicBool,
@@ -469,13 +503,15 @@ impl Builder {
             flow: cfg.flow_name.clone(),
             queue: ArrayQueue::new(capacity),
             wake: tokio::sync::Notify::new(),
+            worker_sleeping: CachePadded(AtomicBool::new(false)),
+            events: ArrayQueue::new(capacity.min(EVENT_SLOTS)),
             pipeline,
             counters,
             ring,
             ring_level: cfg.capture.ring_level,
             min_level: cfg.capture.min_level,
             scrubber,
-            pending: AtomicU64::new(0),
+            pending: CachePadded(AtomicU64::new(0)),
             idle_lock: Mutex::new(()),
             idle: Condvar::new(),
             shutdown: std::sync::atomic::AtomicBool::new(false),
@@ -530,8 +566,11 @@ fn run_worker(inner: Arc<Inner>) {
     rt.block_on(async {
         let permits = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
         loop {
-            while let Some(job) = inner.queue.pop() {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
+            // A free slot first, then a job: a job waiting for a slot stays
+            // in its queue (counted there, and an inline event keeps its
+            // slot rather than being boxed on the worker).
+            while let Ok(permit) = permits.clone().acquire_owned().await {
+                let Some(job) = inner.next_job() else {
                     break;
                 };
                 let inner = inner.clone();
@@ -540,16 +579,51 @@ fn run_worker(inner: Arc<Inner>) {
                     drop(permit);
                 });
             }
-            if inner.shutdown.load(Ordering::Acquire) && inner.queue.is_empty() {
+            if inner.shutdown.load(Ordering::Acquire)
+                && inner.queue.is_empty()
+                && inner.events.is_empty()
+            {
                 let _ = permits.acquire_many(MAX_IN_FLIGHT as u32).await;
                 break;
             }
+            // Announce the wait, then look again: a job pushed before the
+            // announcement is seen here, one pushed after it sees the flag
+            // and notifies (both sides use SeqCst; `Notify` keeps a permit
+            // if the notification lands before the wait starts).
+            inner.worker_sleeping.store(true, Ordering::SeqCst);
+            if !inner.queue.is_empty()
+                || !inner.events.is_empty()
+                || inner.shutdown.load(Ordering::SeqCst)
+            {
+                inner.worker_sleeping.store(false, Ordering::Relaxed);
+                continue;
+            }
             inner.wake.notified().await;
+            inner.worker_sleeping.store(false, Ordering::Relaxed);
         }
     });
 }
 
 impl Inner {
+    /// The next job: reports and overflowed events first, then inline
+    /// events (turned into reports here, freeing their slot at once).
+    fn next_job(&self) -> Option<Job> {
+        if let Some(job) = self.queue.pop() {
+            return Some(job);
+        }
+        let EventJob {
+            event,
+            scope,
+            ring_mark,
+        } = self.events.pop()?;
+        Some(Job {
+            payload: Payload::Report(Box::new(capture::event_report(&self.flow, &event))),
+            scope,
+            ring_mark,
+            slot: None,
+        })
+    }
+
     async fn run_job(self: &Arc<Self>, job: Job) {
         let Job {
             payload,
@@ -559,7 +633,7 @@ impl Inner {
         } = job;
         let mut report = match payload {
             Payload::Report(r) => *r,
-            Payload::Event(ev) => capture::event_report(&self.flow, *ev),
+            Payload::Event(ev) => capture::event_report(&self.flow, &ev),
         };
         capture::apply_scope(&mut report, scope.as_ref());
         let pipeline = self.pipeline.clone();
@@ -604,21 +678,58 @@ impl Inner {
         scope: Option<Arc<ScopeData>>,
         slot: Option<Arc<OutcomeSlot>>,
     ) -> bool {
-        self.counters.captured.fetch_add(1, Ordering::Relaxed);
-        if self.shutdown.load(Ordering::Acquire) {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if !self.admit() {
             return false;
         }
-        self.pending.fetch_add(1, Ordering::AcqRel);
         let job = Job {
             payload,
             scope,
             ring_mark: self.ring.mark(),
             slot,
         };
+        self.push_job(job)
+    }
+
+    /// Enqueues a log event inline; when the event queue is full it goes
+    /// boxed into the main queue. Never blocks.
+    fn enqueue_event(&self, event: CapturedEvent, scope: Option<Arc<ScopeData>>) -> bool {
+        if !self.admit() {
+            return false;
+        }
+        let job = EventJob {
+            event,
+            scope,
+            ring_mark: self.ring.mark(),
+        };
+        match self.events.push(job) {
+            Ok(()) => {
+                self.wake_worker();
+                true
+            }
+            Err(job) => self.push_job(Job {
+                payload: Payload::Event(Box::new(job.event)),
+                scope: job.scope,
+                ring_mark: job.ring_mark,
+                slot: None,
+            }),
+        }
+    }
+
+    /// Counts a capture; false (and counted as dropped) after shutdown.
+    fn admit(&self) -> bool {
+        self.counters.captured.fetch_add(1, Ordering::Relaxed);
+        if self.shutdown.load(Ordering::Acquire) {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    fn push_job(&self, job: Job) -> bool {
         match self.queue.push(job) {
             Ok(()) => {
-                self.wake.notify_one();
+                self.wake_worker();
                 true
             }
             Err(_) => {
@@ -626,6 +737,13 @@ impl Inner {
                 self.finish_one();
                 false
             }
+        }
+    }
+
+    /// Wakes the worker if it is waiting (see `run_worker`).
+    fn wake_worker(&self) {
+        if self.worker_sleeping.load(Ordering::SeqCst) {
+            self.wake.notify_one();
         }
     }
 
@@ -793,18 +911,17 @@ impl FlowDoctor {
     /// report; at or above `capture.ring_level` it goes to the log ring.
     /// Never blocks; used by the `tracing` and `log` integrations.
     pub fn capture_event(&self, event: CapturedEvent) {
-        if event.severity >= self.inner.min_level {
-            self.inner
-                .enqueue(Payload::Event(Box::new(event)), scope::current(), None);
-        } else if event.severity >= self.inner.ring_level {
-            self.inner.ring.push(event.to_log_line());
+        if event.severity() >= self.inner.min_level {
+            self.report_event(event);
+        } else if event.severity() >= self.inner.ring_level {
+            self.log_event(&event);
         }
     }
 
-    /// Turns a log event into a report, whatever its severity. Never blocks.
+    /// Turns a log event into a report, whatever its severity. Never
+    /// blocks, and allocates nothing for an event that fits inline.
     pub fn report_event(&self, event: CapturedEvent) {
-        self.inner
-            .enqueue(Payload::Event(Box::new(event)), scope::current(), None);
+        self.inner.enqueue_event(event, scope::current());
     }
 
     /// Puts a log event in the log ring only.

@@ -753,3 +753,154 @@ fn retention_zero_never_prunes() {
     let recorded = rt.block_on(store.counter_add(pipeline::PRUNE_DAY_COUNTER, 0));
     assert_eq!(recorded.unwrap(), 0, "no prune was attempted");
 }
+
+/// A notifier that holds every delivery until released, to keep the
+/// worker's in-flight slots busy while a test fills the queues.
+#[derive(Clone)]
+struct GateNotifier {
+    entered: Arc<std::sync::atomic::AtomicUsize>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl GateNotifier {
+    fn closed() -> Self {
+        Self {
+            entered: Arc::default(),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
+
+    fn open(&self) {
+        self.gate
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+
+    /// Waits until `n` deliveries are held at the gate.
+    fn wait_for(&self, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.entered.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "only {self:?} reached the gate");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl std::fmt::Debug for GateNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} deliveries", self.entered.load(Ordering::SeqCst))
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::notify::Notifier for GateNotifier {
+    fn name(&self) -> &str {
+        "gate"
+    }
+
+    async fn notify(&self, _: &Notification) -> crate::error::Result<crate::notify::Delivery> {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let _held = self.gate.acquire().await;
+        Ok(crate::notify::Delivery::delivered())
+    }
+}
+
+/// An engine whose worker is stuck on `MAX_IN_FLIGHT` held deliveries, so
+/// that whatever is captured next waits in the queues.
+fn stuck_engine(capacity: usize) -> (FlowDoctor, GateNotifier) {
+    let gate = GateNotifier::closed();
+    let route = Route {
+        daily_limit: None,
+        ..Route::default()
+    };
+    let fd = FlowDoctor::builder("etl")
+        .store(Arc::new(MemoryStore::new()))
+        .queue_capacity(capacity)
+        .notifier_with_route(Arc::new(gate.clone()), route)
+        .build()
+        .unwrap();
+    // Distinct words, so that each is a new incident and is delivered.
+    let words = "ghijklmnopqrstuvwxyz".as_bytes();
+    for i in 0..MAX_IN_FLIGHT {
+        let word: String = [words[i % 20] as char, words[(i / 20) % 20] as char, 'x']
+            .iter()
+            .collect();
+        let _ = fd.report_message(Severity::Error, format!("stuck on {word}"));
+    }
+    gate.wait_for(MAX_IN_FLIGHT);
+    (fd, gate)
+}
+
+fn load_failed(i: u64) -> CapturedEvent {
+    let mut ev = CapturedEvent::new(Severity::Error, "ERROR", "etl::load".into());
+    ev.push_message_str("load failed");
+    ev.push_field_str("table", "orders");
+    ev.push_field_u64("row", i);
+    ev
+}
+
+#[test]
+fn events_beyond_the_inline_slots_go_boxed_and_none_is_lost() {
+    let (fd, gate) = stuck_engine(10_000);
+    for i in 0..3_000 {
+        fd.report_event(load_failed(i));
+    }
+    assert_eq!(fd.inner.events.len(), EVENT_SLOTS, "inline slots full");
+    assert_eq!(fd.inner.queue.len(), 3_000 - EVENT_SLOTS, "the rest boxed");
+    assert_eq!(fd.stats().dropped, 0);
+    gate.open();
+    assert!(fd.flush(Duration::from_secs(60)));
+    let stats = fd.stats();
+    assert_eq!(stats.processed, 3_000 + MAX_IN_FLIGHT as u64, "{stats:?}");
+    assert_eq!(stats.dropped, 0);
+    let decided: u64 = stats.decisions.values().sum();
+    assert_eq!(decided, stats.processed);
+}
+
+#[test]
+fn with_both_queues_full_events_drop_and_are_counted_exactly() {
+    let (fd, gate) = stuck_engine(100);
+    for i in 0..500 {
+        fd.report_event(load_failed(i));
+    }
+    // 100 inline slots (the capacity is below EVENT_SLOTS) and 100 boxed.
+    assert_eq!(fd.inner.events.len(), 100);
+    assert_eq!(fd.inner.queue.len(), 100);
+    assert_eq!(fd.stats().dropped, 300);
+    gate.open();
+    assert!(fd.flush(Duration::from_secs(60)));
+    let stats = fd.stats();
+    assert_eq!(stats.captured, 500 + MAX_IN_FLIGHT as u64);
+    assert_eq!(stats.processed, 200 + MAX_IN_FLIGHT as u64, "{stats:?}");
+    assert_eq!(stats.dropped, 300);
+}
+
+#[test]
+fn an_inline_event_keeps_its_fields_time_and_location_in_the_report() {
+    let store = Arc::new(MemoryStore::new());
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let mut ev = load_failed(7);
+    ev.push_field_str("stage", "load");
+    ev.set_location(Some("src/load.rs".into()), Some(42));
+    // Recent, or the daily retention prune would remove it at once.
+    let at = chrono::Utc::now() - chrono::Duration::minutes(5);
+    ev.set_at(at);
+    fd.report_event(ev);
+    assert!(fd.flush(WAIT));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reports = rt
+        .block_on(store.list_reports(&ReportQuery::default()))
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    let r = &reports[0];
+    assert_eq!(r.message, "load failed");
+    assert_eq!(r.stage.as_deref(), Some("load"));
+    assert_eq!(r.context["table"], "orders");
+    assert_eq!(r.context["row"], "7");
+    assert_eq!(r.context["location"], "src/load.rs:42");
+    assert_eq!(r.context["logger"], "etl::load");
+    assert_eq!(r.occurred_at, at);
+    assert_eq!(r.kind, ReportKind::LogEvent);
+}
