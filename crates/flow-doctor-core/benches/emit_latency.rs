@@ -5,12 +5,14 @@
 //! own; the clock read (measured and printed) is included in the figures.
 //!
 //! `cargo bench -p flow-doctor-core --bench emit_latency --features tracing
-//! [-- bursts|storm]` (a word runs only the scenario it names).
+//! [-- bursts|storm|floor]` (a word runs only the scenario it names).
 #![allow(clippy::print_stdout)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crossbeam_queue::ArrayQueue;
 use flow_doctor_core::{FlowDoctor, MemoryStore};
 use tracing_subscriber::prelude::*;
 
@@ -74,6 +76,87 @@ fn main() {
     if wanted("storm") {
         storm();
     }
+    // 3. The floor on this machine for any layer that captures to a worker:
+    //    the same event through the same registry, a layer that only reads
+    //    the clock and copies an event-sized value into a queue slot, and a
+    //    consumer thread as busy per item as the real worker.
+    if wanted("floor") {
+        floor();
+    }
+}
+
+/// An event-sized value (as `CapturedEvent` plus its queue bookkeeping).
+type FloorItem = (usize, std::time::SystemTime, [u64; 44]);
+
+struct FloorLayer {
+    queue: Arc<ArrayQueue<FloorItem>>,
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FloorLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let item = (
+            std::ptr::from_ref(event.metadata()) as usize,
+            std::time::SystemTime::now(),
+            [0; 44],
+        );
+        let _ = self.queue.push(item);
+    }
+}
+
+fn floor() {
+    let queue: Arc<ArrayQueue<FloorItem>> = Arc::new(ArrayQueue::new(1024));
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let consumer = {
+        let (queue, done, stop) = (queue.clone(), done.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // About 50 µs of memory-touching work per item, as the pipeline.
+            let mut scratch = vec![0u64; 1 << 20];
+            let len = scratch.len();
+            while !stop.load(Ordering::Relaxed) {
+                let Some(item) = queue.pop() else {
+                    std::thread::sleep(Duration::from_micros(50));
+                    continue;
+                };
+                let started = Instant::now();
+                let mut x = item.0;
+                while started.elapsed() < Duration::from_micros(50) {
+                    for _ in 0..64 {
+                        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        scratch[x % len] += 1;
+                    }
+                }
+                done.fetch_add(1, Ordering::Release);
+            }
+            scratch[0]
+        })
+    };
+    let subscriber = tracing_subscriber::registry().with(FloorLayer {
+        queue: queue.clone(),
+    });
+    let mut samples = Vec::with_capacity(CALLS / 4);
+    tracing::subscriber::with_default(subscriber, || {
+        for burst in 0..CALLS / 4 / BURST {
+            for i in 0..BURST {
+                let t = Instant::now();
+                tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
+                samples.push(t.elapsed().as_nanos() as u64);
+            }
+            while done.load(Ordering::Acquire) < ((burst + 1) * BURST) as u64 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    stop.store(true, Ordering::Relaxed);
+    let _ = consumer.join();
+    print(
+        &format!(
+            "floor: clock + copy of an event-sized value into a queue, {} calls in bursts of {BURST}",
+            CALLS / 4
+        ),
+        &mut samples,
+        0,
+    );
 }
 
 fn bursts() {
