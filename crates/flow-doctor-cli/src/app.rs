@@ -15,8 +15,54 @@ pub(crate) fn load_config(path: Option<&Path>, flow: Option<&str>) -> anyhow::Re
     let mut cfg = Config::load(path)?;
     if let Some(flow) = flow {
         cfg.flow_name = flow.to_string();
+        check_flow_override(&cfg)?;
     }
     Ok(cfg)
+}
+
+/// The loaded configuration passed validation; a `--flow` name must too
+/// (a valid name, and not one of its own `dependencies`).
+fn check_flow_override(cfg: &Config) -> anyhow::Result<()> {
+    let Err(problems) = cfg.validate() else {
+        return Ok(());
+    };
+    let lines: Vec<String> = problems
+        .into_iter()
+        .filter_map(|e| match e.key.as_deref() {
+            Some("flow_name") => Some(format!(
+                "--flow: {} (fix: pass a name such as `nightly-etl`: letters, digits, `-`, `_`, `.`, `/`, `:`, `@`)",
+                e.message
+            )),
+            Some(k) if k.starts_with("dependencies") => Some(format!(
+                "--flow: `{}` is listed in `{k}` of the configuration, and a flow cannot depend on itself (fix: pass another name or remove it from `dependencies`)",
+                cfg.flow_name
+            )),
+            _ => None,
+        })
+        .collect();
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", lines.join("\n"))
+    }
+}
+
+/// A flow name made from a command's file name: characters a flow name
+/// cannot hold become `-`, at most 128 of them; `None` when nothing is left.
+pub(crate) fn flow_name_from_command(file_name: &str) -> Option<String> {
+    let name: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '@') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(128)
+        .collect();
+    let name = name.trim_matches(|c| c == '-' || c == '.');
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// Opens the configured store.
@@ -59,4 +105,32 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// `2026-03-02 10:00:00Z`.
 pub(crate) fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_file_names_become_valid_flow_names() {
+        assert_eq!(
+            flow_name_from_command("nightly-etl.sh").as_deref(),
+            Some("nightly-etl.sh")
+        );
+        assert_eq!(
+            flow_name_from_command("nightly load (v2).sh").as_deref(),
+            Some("nightly-load--v2-.sh")
+        );
+        assert_eq!(flow_name_from_command("   ").as_deref(), None);
+        assert_eq!(flow_name_from_command("..").as_deref(), None);
+        assert_eq!(
+            flow_name_from_command(&"x".repeat(300)).map(|n| n.len()),
+            Some(128)
+        );
+        for name in ["nightly load (v2).sh", "ünïcode job", "a&b|c"] {
+            let mut cfg = Config::new(flow_name_from_command(name).unwrap());
+            cfg.store.kind = flow_doctor::config::StoreKind::Memory;
+            assert!(cfg.validate().is_ok(), "{name} gives a valid flow name");
+        }
+    }
 }

@@ -56,7 +56,7 @@ struct ChildResult {
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let flow_from_cmd = std::path::Path::new(&args.command[0])
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned());
+        .and_then(|n| app::flow_name_from_command(&n.to_string_lossy()));
     let mut cfg = app::load_config(args.config.as_deref(), args.flow.as_deref())?;
     if args.flow.is_none()
         && cfg.flow_name == "default"

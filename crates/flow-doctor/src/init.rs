@@ -62,12 +62,7 @@ pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
     feature = "webhook"
 ))]
 fn network_notifier(channel: &ChannelConfig, config: &Config) -> Result<Arc<dyn Notifier>> {
-    flow_doctor_notify::build(channel, config)?.ok_or_else(|| {
-        Error::config(
-            "notify",
-            format!("no notifier for channel type `{}`", channel.kind()),
-        )
-    })
+    flow_doctor_notify::build(channel, config)?.ok_or_else(|| missing_feature(channel))
 }
 
 #[cfg(not(any(
@@ -78,14 +73,40 @@ fn network_notifier(channel: &ChannelConfig, config: &Config) -> Result<Arc<dyn 
     feature = "webhook"
 )))]
 fn network_notifier(channel: &ChannelConfig, _config: &Config) -> Result<Arc<dyn Notifier>> {
-    Err(Error::config(
+    Err(missing_feature(channel))
+}
+
+/// The channels this build can deliver to, by cargo feature.
+const BUILT_CHANNELS: &[(&str, bool)] = &[
+    ("github", cfg!(feature = "github")),
+    ("slack", cfg!(feature = "slack")),
+    ("email", cfg!(feature = "email")),
+    ("telegram", cfg!(feature = "telegram")),
+    ("webhook", cfg!(feature = "webhook")),
+];
+
+/// The error for a configured channel this build has no notifier for:
+/// names the cargo feature to enable and what the build does have.
+fn missing_feature(channel: &ChannelConfig) -> Error {
+    let built: Vec<&str> = BUILT_CHANNELS
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
+    let have = if built.is_empty() {
+        "no network channel".to_owned()
+    } else {
+        built.join(", ")
+    };
+    Error::config(
         "notify",
         format!(
-            "channel type `{}` needs the `{}` cargo feature of flow-doctor",
-            channel.kind(),
-            channel.kind()
+            "channel type `{kind}` needs the `{kind}` cargo feature of flow-doctor \
+             (this build has: console, jsonl, {have}); enable it (or `notify`/`full`) \
+             or remove the channel",
+            kind = channel.kind()
         ),
-    ))
+    )
 }
 
 /// Builds and starts the engine from configuration, after checking every
@@ -149,5 +170,32 @@ fn check_notifiers(channels: &[(Arc<dyn Notifier>, Route)]) -> Result<()> {
             "init",
             "a notifier's start-up check panicked",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flow_doctor_core::config::TelegramConfig;
+
+    use super::*;
+
+    #[test]
+    fn a_channel_without_its_feature_names_the_feature_and_what_the_build_has() {
+        let channel = ChannelConfig::Telegram(TelegramConfig::default());
+        let message = missing_feature(&channel).to_string();
+        assert!(
+            message.contains("channel type `telegram` needs the `telegram` cargo feature"),
+            "{message}"
+        );
+        let built: Vec<&str> = BUILT_CHANNELS
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect();
+        for name in &built {
+            assert!(message.contains(name), "{message} lists {name}");
+        }
+        assert!(message.contains("console, jsonl"), "{message}");
+        assert!(message.contains("`notify`/`full`"), "{message}");
     }
 }

@@ -342,3 +342,68 @@ fn eight_processes_reporting_at_once_fire_exactly_once() {
     assert_eq!(incidents.len(), 1);
     assert_eq!(incidents[0]["report"]["dedup_count"], 8);
 }
+
+#[test]
+fn a_bad_flow_override_fails_before_running_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "nightly etl!",
+            "--",
+            "sh",
+            "-c",
+            &format!("touch {}", marker.display()),
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--flow: `nightly etl!` has characters"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fix: pass a name such as `nightly-etl`"),
+        "{err}"
+    );
+    assert!(!marker.exists(), "the command did not run");
+
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        "flow_name: load\ndependencies: [extract]\nstore:\n  type: memory\n",
+    )
+    .unwrap();
+    let out = fd(dir.path(), &["run", "--flow", "extract", "--", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--flow: `extract` is listed in `dependencies[0]`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flow_named_after_a_command_with_spaces_is_made_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("nightly load.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'orders.csv is empty' >&2\nexit 3\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let out = fd(dir.path(), &["run", "--", script.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let reports = history(dir.path());
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0]["report"]["flow"], "nightly-load.sh",
+        "{:?}",
+        reports[0]
+    );
+}
