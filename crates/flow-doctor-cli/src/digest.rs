@@ -25,7 +25,7 @@ use clap::Args;
 use flow_doctor::config::{ChannelConfig, HumanDuration};
 use flow_doctor::digest::build_digest;
 use flow_doctor::{
-    Action, ActionKind, ActionStatus, Config, Digest, Id, Notification, Notifier, Store,
+    Action, ActionKind, ActionStatus, Config, Digest, Id, Notification, Notifier, Route, Store,
 };
 
 use crate::app;
@@ -87,7 +87,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
     let latest = latest_reports(store.as_ref(), &digest, since).await?;
     let notification = Notification::Digest(digest.clone());
     let mut delivered = 0;
-    for notifier in &channels {
+    for (notifier, route) in &channels {
         let started = Utc::now();
         let (result, attempts) = deliver(notifier.as_ref(), &notification).await;
         let finished = Utc::now();
@@ -105,14 +105,14 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
         match &result {
             Ok(_) => eprintln!(
                 "flow-doctor: digest sent to {}: {detail}{}",
-                notifier.name(),
+                route.channel_name(notifier.as_ref()),
                 url.as_deref()
                     .map(|u| format!(" ({u})"))
                     .unwrap_or_default()
             ),
             Err(_) => eprintln!(
                 "flow-doctor: digest to {} failed: {detail}",
-                notifier.name()
+                route.channel_name(notifier.as_ref())
             ),
         }
         for f in &digest.flows {
@@ -122,7 +122,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
                 flow: f.flow.clone(),
                 signature: String::new(),
                 kind: ActionKind::Digest,
-                target: notifier.name().to_string(),
+                target: route.channel_name(notifier.as_ref()).to_string(),
                 status,
                 detail: detail.clone(),
                 url: url.clone(),
@@ -177,7 +177,7 @@ async fn deliver(
 /// The network channels that receive digests, in configuration order:
 /// the notifiers `flow_doctor::notifiers` builds for `notify:`, minus
 /// console and JSON-lines and the channels with `digest: false`.
-fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
+fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<(Arc<dyn Notifier>, Route)>> {
     let built = flow_doctor::notifiers(cfg).context("cannot build the notifiers")?;
     // `notifiers` answers one entry per `notify:` channel, in order (plus
     // the console when `notify:` is empty, which the zip drops).
@@ -188,7 +188,7 @@ fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<Arc<dyn Notifier>>> {
         .filter(|(channel, (_, route))| {
             route.digest && !matches!(channel, ChannelConfig::Console(_) | ChannelConfig::Jsonl(_))
         })
-        .map(|(_, (notifier, _))| notifier)
+        .map(|(_, channel)| channel)
         .collect())
 }
 

@@ -413,6 +413,12 @@ pub struct Route {
     pub daily_limit: Option<u64>,
     /// Severities never held back by `daily_limit` (default: critical).
     pub exempt: BTreeSet<Severity>,
+    /// The channel's name in decisions, actions, rate-limit counters and
+    /// the digest; `None` uses the notifier's own name. Two channels of one
+    /// kind (two Slack webhooks) need distinct names, or they share one
+    /// daily limit.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl Default for Route {
@@ -424,6 +430,7 @@ impl Default for Route {
             digest: true,
             daily_limit: None,
             exempt: [Severity::Critical].into_iter().collect(),
+            name: None,
         }
     }
 }
@@ -462,6 +469,17 @@ impl Route {
     pub fn daily_limit(mut self, limit: Option<u64>) -> Self {
         self.daily_limit = limit;
         self
+    }
+
+    /// Names the channel (see [`Route::name`]).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The channel's name: [`Route::name`], else the notifier's.
+    pub fn channel_name<'a>(&'a self, notifier: &'a dyn Notifier) -> &'a str {
+        self.name.as_deref().unwrap_or_else(|| notifier.name())
     }
 
     /// Severities exempt from the daily limit.

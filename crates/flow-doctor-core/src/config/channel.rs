@@ -26,7 +26,8 @@ use super::schema::{
 };
 
 /// The routing keys every channel accepts.
-pub(crate) const ROUTE_KEYS: [&str; 4] = [
+pub(crate) const ROUTE_KEYS: [&str; 5] = [
+    "name",
     "notify_on",
     "notify_on_category",
     "notify_success",
@@ -382,6 +383,7 @@ impl<'de, A: MapAccess<'de>, T: Channel> MapAccess<'de> for RouteSplitter<'_, A,
                 "notify_on_category" => self.route.notify_on_category = self.map.next_value()?,
                 "notify_success" => self.route.notify_success = self.map.next_value()?,
                 "digest" => self.route.digest = self.map.next_value()?,
+                "name" => self.route.name = self.map.next_value()?,
                 k if T::own_fields().contains(&k) => {
                     return seed.deserialize(key.into_deserializer()).map(Some);
                 }

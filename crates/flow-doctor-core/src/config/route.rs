@@ -31,6 +31,9 @@ impl RouteConfig {
         if let Some(categories) = &self.notify_on_category {
             route = route.notify_on_category(categories.iter().copied());
         }
+        if let Some(name) = &self.name {
+            route = route.named(name.clone());
+        }
         route
     }
 }

@@ -244,6 +244,10 @@ pub struct RouteConfig {
     /// Whether this channel receives the digest (default: yes).
     #[serde(default)]
     pub digest: Option<bool>,
+    /// The channel's name in decisions, actions, rate limits and the digest
+    /// (default: its type). Needed to tell two channels of one type apart.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// One entry of `notify:`; `type` selects the channel. Its keys are the

@@ -334,7 +334,7 @@ fn interpolation_syntax_errors_are_reported() {
 fn interpolated_values_cannot_break_quoting() {
     let tricky = r#"a: b # not a comment "double" 'single' [x] {y}"#;
     let vars = [("PREFIX", tricky)];
-    let text = "flow_name: etl\nnotify:\n  - type: email\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: ${PREFIX}\n  - type: email\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: \"${PREFIX}\"\n";
+    let text = "flow_name: etl\nnotify:\n  - type: email\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: ${PREFIX}\n  - type: email\n    name: email-2\n    smtp_host: mail\n    from: a@b.c\n    to: [c@d.e]\n    subject_prefix: \"${PREFIX}\"\n";
     let cfg = yaml_with(text, &vars).unwrap();
     for ch in &cfg.notify {
         let ChannelConfig::Email(e) = ch else {
@@ -531,7 +531,7 @@ fn fallback_precedence_file_then_flow_doctor_then_common_names() {
     .unwrap();
     assert_eq!(token(&cfg).as_deref(), Some("t-cli"));
     // github.token beats the environment; the channel's own beats both.
-    let text2 = "flow_name: etl\nrepo: acme/app\ngithub:\n  token: t-file\nnotify:\n  - type: github\n  - type: github\n    token: t-own\n    repo: acme/other\n";
+    let text2 = "flow_name: etl\nrepo: acme/app\ngithub:\n  token: t-file\nnotify:\n  - type: github\n  - type: github\n    name: github-other\n    token: t-own\n    repo: acme/other\n";
     let cfg = yaml_with(text2, &all).unwrap();
     assert_eq!(token(&cfg).as_deref(), Some("t-file"));
     let ChannelConfig::Github(g) = &cfg.notify[1] else {
@@ -1082,5 +1082,46 @@ fn relative_paths_are_relative_to_the_config_file() {
             Path::new("/abs/playbooks.yaml").to_path_buf(),
             conf.join("rel.yaml")
         ]
+    );
+}
+
+#[test]
+fn two_channels_of_one_type_need_distinct_names() {
+    let two = |names: (&str, &str)| {
+        format!(
+            "flow_name: etl\nnotify:\n  - type: slack\n    webhook_url: {SLACK_URL}\n{}  - type: slack\n    webhook_url: {SLACK_URL}\n{}",
+            names.0, names.1
+        )
+    };
+    let err = yaml_err(&two(("", "")));
+    let p = problem(&err, "notify[1]");
+    assert!(
+        p.message
+            .contains("a channel named `slack` is already configured at notify[0]"),
+        "{err}"
+    );
+    assert!(
+        fix(p).contains("give this `slack` channel a `name`"),
+        "{err}"
+    );
+    assert_eq!(p.line, Some(5), "{err}");
+
+    let cfg = yaml(&two(("", "    name: slack-data\n"))).unwrap_or_else(|e| panic!("{e}"));
+    let route = cfg.notify[1].to_route(&cfg.rate_limits);
+    assert_eq!(route.name.as_deref(), Some("slack-data"));
+    assert_eq!(cfg.notify[0].to_route(&cfg.rate_limits).name, None);
+
+    let err = yaml_err(&two(("    name: alerts\n", "    name: alerts\n")));
+    assert!(
+        fix(problem(&err, "notify[1].name")).contains("its own `name`"),
+        "{err}"
+    );
+
+    let err = yaml_err(&two(("    name: \"data team\"\n", "")));
+    let p = problem(&err, "notify[0].name");
+    assert!(
+        p.message
+            .contains("`data team` is not a usable channel name"),
+        "{err}"
     );
 }

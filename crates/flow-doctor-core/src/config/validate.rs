@@ -48,6 +48,7 @@ impl Config {
         for (i, channel) in self.notify.iter().enumerate() {
             check_channel(&mut p, &format!("notify[{i}]"), channel);
         }
+        self.check_channel_names(&mut p);
         self.check_diagnosis(&mut p);
         self.check_remediation(&mut p);
         self.check_auto_fix(&mut p);
@@ -366,7 +367,56 @@ fn check_channel(p: &mut Problems, key: &str, channel: &ChannelConfig) {
     }
 }
 
+impl Config {
+    /// Channel names (`name`, else the type) must be distinct: rate limits,
+    /// actions and the digest are kept per name.
+    fn check_channel_names(&self, p: &mut Problems) {
+        let mut seen: Vec<(&str, usize)> = Vec::with_capacity(self.notify.len());
+        for (i, channel) in self.notify.iter().enumerate() {
+            let named = channel.route().name.as_deref();
+            let name = named.unwrap_or(channel.kind());
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                let (key, fix) = match named {
+                    Some(_) => (
+                        format!("notify[{i}].name"),
+                        "give each channel its own `name`".to_owned(),
+                    ),
+                    None => (
+                        format!("notify[{i}]"),
+                        format!(
+                            "give this `{kind}` channel a `name` (e.g. `name: {kind}-2`); \
+                             without one it would share `notify[{first}]`'s daily limit and history",
+                            kind = channel.kind()
+                        ),
+                    ),
+                };
+                p.push(
+                    key,
+                    format!("a channel named `{name}` is already configured at notify[{first}]"),
+                    fix,
+                );
+            } else {
+                seen.push((name, i));
+            }
+        }
+    }
+}
+
 fn check_route(p: &mut Problems, key: &str, route: &RouteConfig) {
+    if let Some(name) = &route.name {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '#'));
+        if !ok {
+            p.push(
+                format!("{key}.name"),
+                format!("`{name}` is not a usable channel name"),
+                "use up to 64 letters, digits, `-`, `_`, `.` or `#`, e.g. `slack-data`",
+            );
+        }
+    }
     if route.notify_on.as_ref().is_some_and(Vec::is_empty) {
         p.push(
             format!("{key}.notify_on"),

@@ -35,7 +35,7 @@ pub(crate) struct Channel {
 
 impl Channel {
     fn name(&self) -> &str {
-        self.notifier.name()
+        self.route.channel_name(self.notifier.as_ref())
     }
 }
 

@@ -311,6 +311,57 @@ fn daily_limits_hold_back_into_the_digest_but_criticals_are_exempt() {
     assert_eq!(pending[0].reason, DecisionKind::RateLimited);
 }
 
+#[test]
+fn two_channels_of_one_kind_keep_their_own_limits_and_names() {
+    let store = Arc::new(MemoryStore::new());
+    // Both notifiers call themselves `slack`; the routes name them apart.
+    let ops = RecordingNotifier::named("slack");
+    let data = RecordingNotifier::named("slack");
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .notifier_with_route(
+            Arc::new(ops.clone()),
+            Route::new().daily_limit(Some(1)).named("slack-ops"),
+        )
+        .notifier_with_route(
+            Arc::new(data.clone()),
+            Route::new().daily_limit(Some(2)).named("slack-data"),
+        )
+        .build()
+        .unwrap();
+    let first = outcome(&fd.report(&MissingColumn));
+    assert_eq!(first.decision, DecisionKind::Fired);
+    assert_eq!(first.reason, "delivered to slack-ops, slack-data");
+    // slack-ops is at its limit of 1; slack-data has its own count (1 of 2).
+    let second = outcome(&fd.report(&Refused));
+    assert_eq!(second.decision, DecisionKind::Fired, "{}", second.reason);
+    assert!(
+        second.reason.contains("delivered to slack-data")
+            && second.reason.contains("slack-ops (daily limit 1 reached)"),
+        "{}",
+        second.reason
+    );
+    assert_eq!(ops.delivered(), 1);
+    assert_eq!(data.delivered(), 2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let actions = rt.block_on(store.actions(&ActionQuery::default())).unwrap();
+    let mut targets: Vec<(&str, ActionStatus)> = actions
+        .iter()
+        .map(|a| (a.target.as_str(), a.status))
+        .collect();
+    targets.sort_unstable_by_key(|(t, s)| (*t, format!("{s:?}")));
+    assert_eq!(
+        targets,
+        [
+            ("slack-data", ActionStatus::Succeeded),
+            ("slack-data", ActionStatus::Succeeded),
+            ("slack-ops", ActionStatus::Skipped),
+            ("slack-ops", ActionStatus::Succeeded),
+        ],
+        "{actions:#?}"
+    );
+}
+
 /// A notifier that panics: the engine records it and carries on.
 struct Panicking;
 
