@@ -1,11 +1,13 @@
 //! Turning errors, messages, panics and log events into [`Report`]s, on
 //! the capturing thread (cheap) or the worker (the rest).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
 
 use super::event::CapturedEvent;
-use crate::model::{Report, ReportKind, Severity};
+use crate::model::{Id, Report, ReportKind, Severity};
 use crate::scope::ScopeData;
 
 /// What a captured job carries.
@@ -15,6 +17,8 @@ pub(crate) enum Payload {
     Report(Box<Report>),
     /// A log event to be turned into a report on the worker.
     Event(Box<CapturedEvent>),
+    /// An error or message to be turned into a report on the worker.
+    Captured(Box<Captured>),
 }
 
 /// Builds the report for a log event.
@@ -60,49 +64,138 @@ pub(crate) fn event_report(flow: &str, ev: &CapturedEvent) -> Report {
     r
 }
 
-/// Builds the report for an error, walking its `source()` chain.
-pub(crate) fn error_report(
-    flow: &str,
-    severity: Severity,
-    err: &(dyn std::error::Error + 'static),
-    type_name: &str,
-) -> Report {
-    let mut r = Report::new(flow, severity, ReportKind::Error, err.to_string());
-    r.error_type = Some(clean_type_name(type_name, err));
-    let mut next = err.source();
-    let mut seen = 0;
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if r.source_chain.last() != Some(&text) && text != r.message {
-            r.source_chain.push(text);
-        }
-        next = cause.source();
-        seen += 1;
-        if seen >= 32 {
-            break;
+/// An error or message captured on the host thread: only what cannot
+/// outlive the call (the error's text) is rendered there, plus an id for
+/// the handle; the `Report` itself (timestamps, maps, type-name cleanup) is
+/// built on the worker by [`captured_report`].
+#[derive(Debug)]
+pub(crate) struct Captured {
+    pub(crate) id: Id,
+    pub(crate) severity: Severity,
+    pub(crate) kind: ReportKind,
+    pub(crate) message: String,
+    pub(crate) source_chain: Vec<String>,
+    pub(crate) error_type: ErrorType,
+    pub(crate) location: Option<&'static std::panic::Location<'static>>,
+    pub(crate) context: Vec<(String, String)>,
+    pub(crate) at: SystemTime,
+}
+
+/// What the error type will be named, resolved as far as the host thread
+/// must (it alone can look at the error).
+#[derive(Debug)]
+pub(crate) enum ErrorType {
+    /// No error (a message, a success ping).
+    None,
+    /// A Rust type name, cleaned on the worker.
+    Named(&'static str),
+    /// A `std::io::Error`, named with its kind.
+    Io(std::io::ErrorKind),
+    /// A `dyn Error`: the first word of its `Debug`, taken on the host.
+    Resolved(String),
+}
+
+impl Captured {
+    /// A message (or success ping) with no error behind it.
+    pub(crate) fn message(severity: Severity, kind: ReportKind, message: String) -> Self {
+        Self {
+            id: Id::new(),
+            severity,
+            kind,
+            message,
+            source_chain: Vec::new(),
+            error_type: ErrorType::None,
+            location: None,
+            context: Vec::new(),
+            at: SystemTime::now(),
         }
     }
+
+    /// An error: its text and `source()` chain, and what names its type.
+    pub(crate) fn error(
+        severity: Severity,
+        err: &(dyn std::error::Error + 'static),
+        type_name: &'static str,
+        location: &'static std::panic::Location<'static>,
+    ) -> Self {
+        let message = err.to_string();
+        let mut source_chain = Vec::new();
+        let mut next = err.source();
+        let mut seen = 0;
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if source_chain.last() != Some(&text) && text != message {
+                source_chain.push(text);
+            }
+            next = cause.source();
+            seen += 1;
+            if seen >= 32 {
+                break;
+            }
+        }
+        let error_type = if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            ErrorType::Io(io.kind())
+        } else if type_name.starts_with("dyn ") || type_name.starts_with("&dyn ") {
+            ErrorType::Resolved(debug_word(err))
+        } else {
+            ErrorType::Named(type_name)
+        };
+        Self {
+            id: Id::new(),
+            severity,
+            kind: ReportKind::Error,
+            message,
+            source_chain,
+            error_type,
+            location: Some(location),
+            context: Vec::new(),
+            at: SystemTime::now(),
+        }
+    }
+}
+
+/// Builds the report for something captured on the host thread.
+pub(crate) fn captured_report(flow: &str, c: Captured) -> Report {
+    let mut r = Report::new(flow, c.severity, c.kind, c.message);
+    r.id = c.id;
+    let at = DateTime::<Utc>::from(c.at);
+    r.occurred_at = at;
+    r.first_seen = at;
+    r.last_seen = at;
+    r.source_chain = c.source_chain;
+    r.error_type = match c.error_type {
+        ErrorType::None => None,
+        ErrorType::Named(name) => Some(clean_type_name(name)),
+        ErrorType::Io(kind) => Some(format!("std::io::Error({kind:?})")),
+        ErrorType::Resolved(name) => Some(name),
+    };
+    if let Some(location) = c.location {
+        r.context.insert(
+            "reported_at".into(),
+            format!("{}:{}", location.file(), location.line()),
+        );
+    }
+    r.context.extend(c.context);
     r
 }
 
+/// The first word of an error's `Debug` (its variant or type, usually).
+fn debug_word(err: &(dyn std::error::Error + 'static)) -> String {
+    let debug = format!("{err:?}");
+    let word: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if word.is_empty() {
+        "Error".into()
+    } else {
+        word
+    }
+}
+
 /// A readable, stable type name: `std::io::Error` rather than
-/// `std::io::error::Error`, and for `dyn Error` the first word of `Debug`.
-fn clean_type_name(type_name: &str, err: &(dyn std::error::Error + 'static)) -> String {
-    if let Some(io) = err.downcast_ref::<std::io::Error>() {
-        return format!("std::io::Error({:?})", io.kind());
-    }
-    if type_name.starts_with("dyn ") || type_name.starts_with("&dyn ") {
-        let debug = format!("{err:?}");
-        let word: String = debug
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-            .collect();
-        return if word.is_empty() {
-            "Error".into()
-        } else {
-            word
-        };
-    }
+/// `std::io::error::Error`, without generic parameters.
+fn clean_type_name(type_name: &str) -> String {
     let base = type_name.split('<').next().unwrap_or(type_name);
     base.replace("::error::", "::")
         .replace("alloc::boxed::", "")
@@ -126,18 +219,6 @@ pub(crate) fn apply_scope(r: &mut Report, scope: Option<&Arc<ScopeData>>) {
     }
 }
 
-/// Adds key/values to a report's context.
-pub(crate) fn extend_context<K, V>(r: &mut Report, ctx: impl IntoIterator<Item = (K, V)>)
-where
-    K: Into<String>,
-    V: ToString,
-{
-    let map: &mut BTreeMap<String, String> = &mut r.context;
-    for (k, v) in ctx {
-        map.insert(k.into(), v.to_string());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,12 +233,16 @@ mod tests {
             std::io::ErrorKind::NotFound,
             "orders.csv missing",
         ));
-        let r = error_report(
-            "etl",
+        let here = std::panic::Location::caller();
+        let c = Captured::error(
             Severity::Error,
             &err,
             std::any::type_name::<LoadError>(),
+            here,
         );
+        let id = c.id.clone();
+        let r = captured_report("etl", c);
+        assert_eq!(r.id, id, "the handle's id is the report's");
         assert_eq!(r.message, "loading orders failed");
         assert_eq!(r.source_chain, ["orders.csv missing"]);
         assert!(
@@ -165,12 +250,26 @@ mod tests {
             "{:?}",
             r.error_type
         );
+        assert!(!r.error_type.as_deref().unwrap().contains("::error::"));
+        assert_eq!(
+            r.context["reported_at"],
+            format!("{}:{}", here.file(), here.line())
+        );
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "nope");
-        let r = error_report("etl", Severity::Error, &io, "std::io::error::Error");
+        let r = captured_report(
+            "etl",
+            Captured::error(Severity::Error, &io, "std::io::error::Error", here),
+        );
         assert_eq!(
             r.error_type.as_deref(),
             Some("std::io::Error(PermissionDenied)")
         );
+        let boxed: Box<dyn std::error::Error> = Box::new(LoadError(io));
+        let r = captured_report(
+            "etl",
+            Captured::error(Severity::Error, boxed.as_ref(), "dyn Error", here),
+        );
+        assert_eq!(r.error_type.as_deref(), Some("LoadError"));
     }
 
     #[test]

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
+use capture::Captured;
 pub(crate) use capture::Payload;
 pub use event::{CapturedEvent, Fields, SegmentWriter};
 use pipeline::{Channel, Pipeline};
@@ -634,6 +635,7 @@ impl Inner {
         let mut report = match payload {
             Payload::Report(r) => *r,
             Payload::Event(ev) => capture::event_report(&self.flow, &ev),
+            Payload::Captured(c) => capture::captured_report(&self.flow, *c),
         };
         capture::apply_scope(&mut report, scope.as_ref());
         let pipeline = self.pipeline.clone();
@@ -813,40 +815,34 @@ impl FlowDoctor {
         K: Into<String>,
         V: ToString,
     {
-        let location = std::panic::Location::caller();
-        let mut r = capture::error_report(
-            &self.inner.flow,
+        let mut c = Captured::error(
             Severity::Error,
             err,
             std::any::type_name::<E>(),
+            std::panic::Location::caller(),
         );
-        r.context.insert(
-            "reported_at".into(),
-            format!("{}:{}", location.file(), location.line()),
-        );
-        capture::extend_context(&mut r, context);
-        self.submit(r)
+        c.context
+            .extend(context.into_iter().map(|(k, v)| (k.into(), v.to_string())));
+        self.submit_captured(c)
     }
 
     /// Reports a `dyn Error` (when the concrete type is not known).
     #[track_caller]
     pub fn report_dyn(&self, err: &(dyn std::error::Error + 'static)) -> ReportHandle {
-        let location = std::panic::Location::caller();
-        let mut r = capture::error_report(&self.inner.flow, Severity::Error, err, "dyn Error");
-        r.context.insert(
-            "reported_at".into(),
-            format!("{}:{}", location.file(), location.line()),
-        );
-        self.submit(r)
+        self.submit_captured(Captured::error(
+            Severity::Error,
+            err,
+            "dyn Error",
+            std::panic::Location::caller(),
+        ))
     }
 
     /// Reports a message at the given severity.
     pub fn report_message(&self, severity: Severity, message: impl Into<String>) -> ReportHandle {
-        self.submit(Report::new(
-            &*self.inner.flow,
+        self.submit_captured(Captured::message(
             severity,
             ReportKind::Message,
-            message,
+            message.into(),
         ))
     }
 
@@ -884,11 +880,10 @@ impl FlowDoctor {
     /// Records a success ping (severity info); delivered only to channels
     /// whose route opts in, when `capture.success_pings` is on. Never diagnosed.
     pub fn notify_success(&self, message: impl Into<String>) -> ReportHandle {
-        self.submit(Report::new(
-            &*self.inner.flow,
+        self.submit_captured(Captured::message(
             Severity::Info,
             ReportKind::Success,
-            message,
+            message.into(),
         ))
     }
 
@@ -903,6 +898,21 @@ impl FlowDoctor {
             Some(slot.clone()),
         ) {
             slot.fill(Outcome::dropped(id.clone(), flow));
+        }
+        ReportHandle { id, slot }
+    }
+
+    /// Enqueues what a capture method took on the host thread; the worker
+    /// builds the report.
+    fn submit_captured(&self, captured: Captured) -> ReportHandle {
+        let id = captured.id.clone();
+        let slot = Arc::new(OutcomeSlot::default());
+        if !self.inner.enqueue(
+            Payload::Captured(Box::new(captured)),
+            scope::current(),
+            Some(slot.clone()),
+        ) {
+            slot.fill(Outcome::dropped(id.clone(), self.inner.flow.clone()));
         }
         ReportHandle { id, slot }
     }
