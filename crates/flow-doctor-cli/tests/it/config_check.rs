@@ -1,7 +1,9 @@
 //! `flow-doctor config check`: the real binary on real files.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::text;
 
 const EXAMPLE: &str = include_str!("../../../../docs/flow-doctor.example.yaml");
 
@@ -18,19 +20,7 @@ const SECRETS: [(&str, &str); 5] = [
 
 /// Runs the binary in `dir` with only `vars` (and PATH) in its environment.
 fn flow_doctor(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir).env_clear().args(args);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run flow-doctor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::run_bin(dir, args, vars, "")
 }
 
 #[test]

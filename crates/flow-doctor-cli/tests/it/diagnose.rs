@@ -1,7 +1,6 @@
 //! `flow-doctor diagnose` and `flow-doctor feedback`: the real binary on
 //! real files and a real SQLite store.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -18,23 +17,7 @@ KeyError: 'WAREHOUSE_DSN'
 "#;
 
 fn flow_doctor(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    let mut child = cmd.spawn().expect("run flow-doctor");
-    if let Some(mut input) = child.stdin.take() {
-        input
-            .write_all(stdin.unwrap_or("").as_bytes())
-            .expect("write stdin");
-    }
-    child.wait_with_output().expect("wait for flow-doctor")
+    crate::run_bin(dir, args, &[], stdin.unwrap_or(""))
 }
 
 fn json(out: &Output) -> serde_json::Value {

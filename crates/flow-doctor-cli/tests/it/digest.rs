@@ -2,7 +2,7 @@
 //! email to a real SMTP server (aiosmtpd from the peers virtualenv).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use flow_doctor::model::ReportKind;
@@ -15,18 +15,10 @@ use flow_doctor::{
 use serde_json::Value;
 
 use crate::smtp_peer::{SmtpSink, free_port};
+use crate::text;
 
 fn flow_doctor(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir).env_clear().args(args);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.output().expect("run flow-doctor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::run_bin(dir, args, &[], "")
 }
 
 fn write_config(dir: &Path, smtp_port: u16) -> PathBuf {

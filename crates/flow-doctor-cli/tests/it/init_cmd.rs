@@ -1,25 +1,18 @@
 //! `flow-doctor init`: the real binary writing real files.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+
+use crate::text;
 
 const README: &str = include_str!("../../../../README.md");
 /// The command the README documents for the workflow (acceptance 3).
 const DOCUMENTED: &str = "flow-doctor generate-fix --issue-number ${{ github.event.issue.number }} --repo ${{ github.repository }}";
 
 fn flow_doctor(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir).env_clear().args(args);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.output().expect("run flow-doctor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::run_bin(dir, args, &[], "")
 }
 
 #[test]

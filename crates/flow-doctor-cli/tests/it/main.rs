@@ -11,6 +11,43 @@ mod prune;
 mod run;
 mod scrub;
 
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// Runs the binary in `dir` with a clean environment (PATH and `vars`
+/// only), `stdin` as its input, and collects its output.
+pub(crate) fn run_bin(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: &str) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run flow-doctor");
+    let mut input = child.stdin.take().expect("piped stdin");
+    // From a thread, so that a child that stops reading cannot block us.
+    let input_text = stdin.to_owned();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(input_text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait for flow-doctor");
+    let _ = writer.join();
+    out
+}
+
+/// Output bytes as text.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// The GitHub REST fake of the notify crate's tests.
 #[allow(dead_code)]
 #[path = "../../../flow-doctor-notify/tests/it/support/github.rs"]

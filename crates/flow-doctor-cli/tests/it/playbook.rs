@@ -2,9 +2,10 @@
 //! failure texts. It shows the match, the plan and the gate's route, and
 //! never executes anything.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use crate::text;
 
 const TRACEBACK: &str = r#"Traceback (most recent call last):
   File "/app/etl/load.py", line 42, in load
@@ -12,34 +13,13 @@ const TRACEBACK: &str = r#"Traceback (most recent call last):
 ConnectionRefusedError: [Errno 111] Connection refused
 "#;
 
-fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/playbooks.example.yaml")
-}
-
 /// Runs the binary in `dir` with a clean environment, `stdin` as input.
 fn flow_doctor(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    let mut child = cmd.spawn().expect("run flow-doctor");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::run_bin(dir, args, &[], stdin)
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/playbooks.example.yaml")
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! through the store API with old timestamps.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,19 +13,12 @@ use flow_doctor::{
 };
 use serde_json::Value;
 
+use crate::text;
+
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn flow_doctor(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir).env_clear().args(args);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.output().expect("run flow-doctor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::run_bin(dir, args, &[], "")
 }
 
 fn write_config(dir: &Path, retention_days: u32) -> PathBuf {

@@ -1,8 +1,9 @@
 //! `flow-doctor scrub`: the real binary on real files and pipes.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use crate::text;
 
 const GITHUB_TOKEN: &str = "ghp_aB3daB3daB3daB3daB3daB3daB3daB3daB3d";
 
@@ -20,25 +21,7 @@ const CONFIG: &str = "flow_name: etl\nscrub:\n  patterns:\n    - name: acme_key\
 
 /// Runs the binary in `dir` with a clean environment, feeding `stdin`.
 fn flow_doctor(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    let mut child = cmd.spawn().expect("spawn flow-doctor");
-    if let Some(mut input) = child.stdin.take() {
-        input.write_all(stdin.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("run flow-doctor")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::run_bin(dir, args, &[], stdin)
 }
 
 #[test]

@@ -254,6 +254,7 @@ impl CapturedEvent {
     pub fn fields(&self) -> Fields<'_> {
         Fields {
             event: self,
+            text: self.text(),
             next: 0,
         }
     }
@@ -382,6 +383,8 @@ impl CapturedEvent {
 #[derive(Debug)]
 pub struct Fields<'a> {
     event: &'a CapturedEvent,
+    /// The event's text, checked as UTF-8 once for all fields.
+    text: &'a str,
     next: usize,
 }
 
@@ -403,7 +406,11 @@ impl<'a> Iterator for Fields<'a> {
             }
         };
         self.next += 1;
-        Some((name, event.slice(start, end)))
+        let value = self
+            .text
+            .get(start as usize..end as usize)
+            .unwrap_or_default();
+        Some((name, value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -731,31 +731,47 @@ fn an_error_storm_drops_and_counts_exactly() {
     );
 }
 
-#[test]
-fn the_worker_prunes_by_retention_days_once_per_utc_day() {
+/// An engine on the memory store and a manual clock, with
+/// `store.retention_days` set.
+fn retention_engine(days: u32) -> (FlowDoctor, Arc<MemoryStore>, Arc<ManualClock>) {
     let store = Arc::new(MemoryStore::new());
     let clock = clock();
     let mut cfg = crate::Config::new("etl");
-    cfg.store.retention_days = 30;
+    cfg.store.retention_days = days;
     let fd = FlowDoctor::builder("etl")
         .config(&cfg)
         .store(store.clone())
         .clock(clock.clone())
         .build()
         .unwrap();
+    (fd, store, clock)
+}
+
+/// Stores an incident that occurred `at`, straight through the store.
+fn seed_incident(
+    rt: &tokio::runtime::Runtime,
+    store: &MemoryStore,
+    at: chrono::DateTime<chrono::Utc>,
+    signature: &str,
+) -> ReportId {
+    let mut r = Report::new(
+        "etl",
+        Severity::Error,
+        crate::model::ReportKind::Error,
+        "old",
+    );
+    r.signature = signature.into();
+    r.occurred_at = at;
+    rt.block_on(store.claim(&r, Duration::ZERO)).unwrap();
+    r.id
+}
+
+#[test]
+fn the_worker_prunes_by_retention_days_once_per_utc_day() {
+    let (fd, store, clock) = retention_engine(30);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let seed_old = |sig: &str| {
-        let mut r = Report::new(
-            "etl",
-            Severity::Error,
-            crate::model::ReportKind::Error,
-            "old",
-        );
-        r.signature = sig.into();
-        r.occurred_at = clock.now() - chrono::Duration::days(40);
-        rt.block_on(store.claim(&r, Duration::ZERO)).unwrap();
-        r.id
-    };
+    let seed_old =
+        |sig: &str| seed_incident(&rt, &store, clock.now() - chrono::Duration::days(40), sig);
     let stored = |id: &ReportId| rt.block_on(store.get_report(id)).unwrap().is_some();
 
     let first = seed_old("old-1");
@@ -779,28 +795,12 @@ fn the_worker_prunes_by_retention_days_once_per_utc_day() {
 
 #[test]
 fn retention_zero_never_prunes() {
-    let store = Arc::new(MemoryStore::new());
-    let clock = clock();
-    let mut cfg = crate::Config::new("etl");
-    cfg.store.retention_days = 0;
-    let fd = FlowDoctor::builder("etl")
-        .config(&cfg)
-        .store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (fd, store, clock) = retention_engine(0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut r = Report::new(
-        "etl",
-        Severity::Error,
-        crate::model::ReportKind::Error,
-        "old",
-    );
-    r.occurred_at = clock.now() - chrono::Duration::days(4000);
-    rt.block_on(store.claim(&r, Duration::ZERO)).unwrap();
+    let old = seed_incident(&rt, &store, clock.now() - chrono::Duration::days(4000), "");
     outcome(&fd.report(&MissingColumn));
     assert!(fd.flush(WAIT));
-    assert!(rt.block_on(store.get_report(&r.id)).unwrap().is_some());
+    assert!(rt.block_on(store.get_report(&old)).unwrap().is_some());
     let recorded = rt.block_on(store.counter_add(pipeline::PRUNE_DAY_COUNTER, 0));
     assert_eq!(recorded.unwrap(), 0, "no prune was attempted");
 }
