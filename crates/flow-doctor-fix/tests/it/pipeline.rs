@@ -25,9 +25,8 @@ async fn a_fix_that_passes_the_tests_is_pushed_and_opened_as_a_pr() {
         &[],
         &answer(GOOD_DIFF),
         Setup {
-            config: auto_fix(),
             store: store.clone(),
-            dry_run: false,
+            ..Setup::default()
         },
     )
     .await;
@@ -182,9 +181,8 @@ async fn out_of_scope_diffs_are_rejected_before_anything_is_applied() {
             &[],
             &answer(&diff),
             Setup {
-                config: auto_fix(),
                 store: store.clone(),
-                dry_run: false,
+                ..Setup::default()
             },
         )
         .await;
@@ -233,19 +231,7 @@ async fn out_of_scope_diffs_are_rejected_before_anything_is_applied() {
 async fn a_fix_that_fails_the_tests_gets_a_comment_and_no_pr() {
     let fx = Fixture::new();
     let wrong = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a * b\n";
-    let run = run(
-        &fx,
-        8,
-        &good_body(),
-        &[],
-        &answer(wrong),
-        Setup {
-            config: auto_fix(),
-            store: memory_store(),
-            dry_run: false,
-        },
-    )
-    .await;
+    let run = run(&fx, 8, &good_body(), &[], &answer(wrong), Setup::default()).await;
     let o = &run.outcome;
     assert_eq!(
         (o.attempt.status, o.attempt.step.as_str()),
@@ -278,19 +264,7 @@ async fn a_fix_that_fails_the_tests_gets_a_comment_and_no_pr() {
 async fn a_hunk_that_does_not_apply_is_shown() {
     let fx = Fixture::new();
     let stale = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(x, y):\n-    return x - y\n+    return x + y\n";
-    let run = run(
-        &fx,
-        9,
-        &good_body(),
-        &[],
-        &answer(stale),
-        Setup {
-            config: auto_fix(),
-            store: memory_store(),
-            dry_run: false,
-        },
-    )
-    .await;
+    let run = run(&fx, 9, &good_body(), &[], &answer(stale), Setup::default()).await;
     let o = &run.outcome;
     assert_eq!(
         (o.attempt.status, o.attempt.step.as_str()),
@@ -332,9 +306,8 @@ async fn low_confidence_and_infra_are_refused_with_a_comment_and_no_llm_call() {
             &[],
             &answer(GOOD_DIFF),
             Setup {
-                config: auto_fix(),
                 store: store.clone(),
-                dry_run: false,
+                ..Setup::default()
             },
         )
         .await;
@@ -382,11 +355,7 @@ async fn missing_or_malformed_metadata_is_refused_with_a_comment() {
             &body,
             &[],
             &answer(GOOD_DIFF),
-            Setup {
-                config: auto_fix(),
-                store: memory_store(),
-                dry_run: false,
-            },
+            Setup::default(),
         )
         .await;
         let o = &run.outcome;
@@ -462,19 +431,7 @@ async fn a_dry_run_pushes_opens_and_comments_nothing() {
 async fn a_failed_attempt_blocks_the_next_run_without_a_shared_store() {
     let fx = Fixture::new();
     let wrong = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a * b\n";
-    let first = run(
-        &fx,
-        17,
-        &good_body(),
-        &[],
-        &answer(wrong),
-        Setup {
-            config: auto_fix(),
-            store: memory_store(),
-            dry_run: false,
-        },
-    )
-    .await;
+    let first = run(&fx, 17, &good_body(), &[], &answer(wrong), Setup::default()).await;
     assert_eq!(first.outcome.attempt.status, FixStatus::Failed);
     let comments = first.comment_bodies();
     let second = run(
@@ -483,11 +440,7 @@ async fn a_failed_attempt_blocks_the_next_run_without_a_shared_store() {
         &good_body(),
         &comments,
         &answer(GOOD_DIFF),
-        Setup {
-            config: auto_fix(),
-            store: memory_store(),
-            dry_run: false,
-        },
+        Setup::default(),
     )
     .await;
     let o = &second.outcome;

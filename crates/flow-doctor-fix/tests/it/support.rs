@@ -256,6 +256,17 @@ pub(crate) struct Setup {
     pub(crate) dry_run: bool,
 }
 
+impl Default for Setup {
+    /// Auto-fix on, a fresh memory store, a real run.
+    fn default() -> Self {
+        Self {
+            config: auto_fix(),
+            store: memory_store(),
+            dry_run: false,
+        }
+    }
+}
+
 /// Runs the pipeline once against fresh fakes.
 pub(crate) async fn run(
     fx: &Fixture,
