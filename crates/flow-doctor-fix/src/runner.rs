@@ -137,7 +137,7 @@ pub async fn run_tests_in_env(
         Ok(Err(e)) => return Err(e),
         Err(_) => {
             if let Some(pid) = child.id() {
-                kill_group(pid).await;
+                kill_group(pid);
             }
             let _ = child.kill().await;
             TestStatus::TimedOut
@@ -203,15 +203,15 @@ async fn pump(mut stream: impl tokio::io::AsyncRead + Unpin, buf: Arc<Mutex<Tail
     }
 }
 
-/// Kills a process group with `kill -KILL -- -PGID` (no `unsafe` needed).
-async fn kill_group(pgid: u32) {
-    let _ = tokio::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
+/// Kills the process group `pgid` (the shell and everything it started)
+/// with SIGKILL; ESRCH (the group is already gone) is fine.
+fn kill_group(pgid: u32) {
+    if let Ok(pgid) = i32::try_from(pgid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 }
 
 #[cfg(test)]
