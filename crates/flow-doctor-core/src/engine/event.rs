@@ -210,8 +210,46 @@ impl CapturedEvent {
 
     /// Adds a field whose value is already text.
     pub fn push_field_str(&mut self, name: impl Into<Cow<'static, str>>, value: &str) {
+        let name = name.into();
+        if let Cow::Borrowed(name) = name
+            && self.push_inline_field(name, value.as_bytes())
+        {
+            return;
+        }
         let mut w = self.field_writer(name);
         w.push(value);
+    }
+
+    /// The common case in one step: a static name and a value that fit
+    /// the inline buffer. False (nothing written) otherwise.
+    fn push_inline_field(&mut self, name: &'static str, value: &[u8]) -> bool {
+        let Storage::Inline {
+            len,
+            nfields,
+            text,
+            fields,
+        } = &mut self.storage
+        else {
+            return false;
+        };
+        let start = usize::from(*len);
+        let end = start + value.len();
+        let (Some(dest), Some(slot)) = (
+            text.get_mut(start..end),
+            fields.get_mut(usize::from(*nfields)),
+        ) else {
+            return false;
+        };
+        dest.copy_from_slice(value);
+        // Inline text is at most INLINE_TEXT bytes: offsets fit in u16.
+        *slot = InlineField {
+            name,
+            start: start as u16,
+            end: end as u16,
+        };
+        *len = end as u16;
+        *nfields += 1;
+        true
     }
 
     /// Adds a field rendered from format arguments (`format_args!("{v:?}")`),
@@ -228,15 +266,28 @@ impl CapturedEvent {
     /// Adds an integer field, formatted without the `fmt` machinery.
     pub fn push_field_u64(&mut self, name: impl Into<Cow<'static, str>>, value: u64) {
         let mut digits = [0u8; 21];
-        let text = decimal(&mut digits, false, value);
-        self.push_field_str(name, text);
+        let at = decimal(&mut digits, false, value);
+        self.push_digits(name.into(), &digits[at..]);
     }
 
     /// Adds a signed integer field, formatted without the `fmt` machinery.
     pub fn push_field_i64(&mut self, name: impl Into<Cow<'static, str>>, value: i64) {
         let mut digits = [0u8; 21];
-        let text = decimal(&mut digits, value < 0, value.unsigned_abs());
-        self.push_field_str(name, text);
+        let at = decimal(&mut digits, value < 0, value.unsigned_abs());
+        self.push_digits(name.into(), &digits[at..]);
+    }
+
+    /// Adds a field of ASCII digits (and `-`) written by `decimal`.
+    fn push_digits(&mut self, name: Cow<'static, str>, digits: &[u8]) {
+        if let Cow::Borrowed(name) = name
+            && self.push_inline_field(name, digits)
+        {
+            return;
+        }
+        // Only ASCII digits and '-': always UTF-8.
+        let text = std::str::from_utf8(digits).unwrap_or("?");
+        let mut w = self.field_writer(name);
+        w.push(text);
     }
 
     /// Starts a field written piece by piece through the returned writer;
@@ -310,14 +361,6 @@ impl CapturedEvent {
     /// Appends text, spilling to the heap when the inline buffer is full
     /// and cutting at the size limit.
     fn append(&mut self, piece: &str) {
-        let len = self.text_len() as usize;
-        let room = MAX_EVENT_TEXT.saturating_sub(len);
-        let piece = if piece.len() > room {
-            self.truncated = true;
-            &piece[..floor_char_boundary(piece, room)]
-        } else {
-            piece
-        };
         if let Storage::Inline { len, text, .. } = &mut self.storage {
             let at = usize::from(*len);
             if let Some(dest) = text.get_mut(at..at + piece.len()) {
@@ -326,6 +369,16 @@ impl CapturedEvent {
                 return;
             }
         }
+        // Beyond the inline buffer (always far below the limit): on the
+        // heap, cut at the limit.
+        let len = self.text_len() as usize;
+        let room = MAX_EVENT_TEXT.saturating_sub(len);
+        let piece = if piece.len() > room {
+            self.truncated = true;
+            &piece[..floor_char_boundary(piece, room)]
+        } else {
+            piece
+        };
         self.spill().text.push_str(piece);
     }
 
@@ -458,8 +511,9 @@ impl Drop for SegmentWriter<'_> {
     }
 }
 
-/// `value` in decimal (with a leading `-` when `negative`), in `digits`.
-fn decimal(digits: &mut [u8; 21], negative: bool, mut value: u64) -> &str {
+/// Writes `value` in decimal (with a leading `-` when `negative`) at the
+/// end of `digits`; returns where it starts.
+fn decimal(digits: &mut [u8; 21], negative: bool, mut value: u64) -> usize {
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -473,8 +527,7 @@ fn decimal(digits: &mut [u8; 21], negative: bool, mut value: u64) -> &str {
         at -= 1;
         digits[at] = b'-';
     }
-    // Only ASCII digits and '-' were written.
-    std::str::from_utf8(&digits[at..]).unwrap_or("?")
+    at
 }
 
 fn floor_char_boundary(s: &str, mut at: usize) -> usize {
@@ -559,6 +612,27 @@ mod tests {
             "an owned name spills"
         );
         assert_eq!(ev.fields().collect::<Vec<_>>(), [("owned", "first")]);
+    }
+
+    #[test]
+    fn the_inline_buffer_fills_to_the_byte_then_spills() {
+        let mut ev = event();
+        ev.push_message_str(&"m".repeat(INLINE_TEXT - 10));
+        ev.push_field_str("a", "0123456789");
+        assert!(
+            matches!(ev.storage, Storage::Inline { len, .. } if usize::from(len) == INLINE_TEXT)
+        );
+        ev.push_field_u64("n", 7);
+        assert!(
+            matches!(ev.storage, Storage::Heap(_)),
+            "one byte past spills"
+        );
+        ev.push_field_i64(String::from("owned"), -42);
+        assert_eq!(
+            ev.fields().collect::<Vec<_>>(),
+            [("a", "0123456789"), ("n", "7"), ("owned", "-42")]
+        );
+        assert_eq!(ev.message(), "m".repeat(INLINE_TEXT - 10));
     }
 
     #[test]
