@@ -5,15 +5,16 @@
 //! own; the clock read (measured and printed) is included in the figures.
 //!
 //! `cargo bench -p flow-doctor-core --bench emit_latency --features tracing
-//! [-- bursts|storm|floor]` (a word runs only the scenario it names).
+//! [-- bursts|storm|floor|parts]` (a word runs only the scenario it names).
 #![allow(clippy::print_stdout)]
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use flow_doctor_core::{FlowDoctor, MemoryStore};
+use flow_doctor_core::{CapturedEvent, FlowDoctor, MemoryStore, Severity};
 use tracing_subscriber::prelude::*;
 
 const CALLS: usize = 1_000_000;
@@ -82,6 +83,120 @@ fn main() {
     //    consumer thread as busy per item as the real worker.
     if wanted("floor") {
         floor();
+    }
+    // 4. Where the time goes: the same event through a layer that builds a
+    //    `CapturedEvent` (public API) and pushes it into a plain queue,
+    //    emptied between bursts on the same thread (no worker), recording
+    //    none, some or all of the event's fields.
+    if wanted("parts") {
+        parts();
+    }
+}
+
+/// How much of the event the `parts` layer records.
+#[derive(Clone, Copy, Debug)]
+enum Record {
+    /// No field visit at all.
+    Nothing,
+    /// Visits every field and discards it (tracing's own cost).
+    VisitOnly,
+    /// Formats the message, discards the other fields.
+    Message,
+    /// The message and every field, as the real layer does.
+    Everything,
+}
+
+struct PartsVisitor<'a> {
+    event: &'a mut CapturedEvent,
+    record: Record,
+}
+
+impl tracing::field::Visit for PartsVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match self.record {
+            Record::Everything => self.event.push_field_str(field.name(), value),
+            _ => {
+                std::hint::black_box(value);
+            }
+        }
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        match self.record {
+            Record::Everything => self.event.push_field_u64(field.name(), value),
+            _ => {
+                std::hint::black_box(value);
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match self.record {
+            Record::Message | Record::Everything if field.name() == "message" => {
+                self.event.push_message_fmt(format_args!("{value:?}"));
+            }
+            Record::Everything => self
+                .event
+                .push_field_fmt(field.name(), format_args!("{value:?}")),
+            _ => {
+                std::hint::black_box(value);
+            }
+        }
+    }
+}
+
+struct PartsLayer {
+    queue: Arc<ArrayQueue<CapturedEvent>>,
+    record: Record,
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PartsLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let meta = event.metadata();
+        let mut captured =
+            CapturedEvent::new(Severity::Error, "ERROR", Cow::Borrowed(meta.target()));
+        captured.set_location(meta.file().map(Cow::Borrowed), meta.line());
+        if !matches!(self.record, Record::Nothing) {
+            event.record(&mut PartsVisitor {
+                event: &mut captured,
+                record: self.record,
+            });
+        }
+        let _ = self.queue.push(captured);
+    }
+}
+
+fn parts() {
+    for record in [
+        Record::Nothing,
+        Record::VisitOnly,
+        Record::Message,
+        Record::Everything,
+    ] {
+        let queue = Arc::new(ArrayQueue::new(BURST));
+        let subscriber = tracing_subscriber::registry().with(PartsLayer {
+            queue: queue.clone(),
+            record,
+        });
+        let mut samples = Vec::with_capacity(CALLS / 4);
+        tracing::subscriber::with_default(subscriber, || {
+            for burst in 0..CALLS / 4 / BURST {
+                for i in 0..BURST {
+                    let t = Instant::now();
+                    tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
+                    samples.push(t.elapsed().as_nanos() as u64);
+                }
+                while queue.pop().is_some() {}
+            }
+        });
+        print(
+            &format!(
+                "parts: clock, CapturedEvent and a queue push, recording {record:?}, {} calls",
+                CALLS / 4
+            ),
+            &mut samples,
+            0,
+        );
     }
 }
 
