@@ -81,3 +81,85 @@ impl log::Log for Logger {
 
     fn flush(&self) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use log::Log as _;
+
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::model::ReportKind;
+    use crate::testing::stored_reports;
+
+    #[test]
+    fn errors_become_reports_info_feeds_the_ring_debug_and_own_targets_are_ignored() {
+        let store = Arc::new(MemoryStore::new());
+        let fd = FlowDoctor::builder("etl")
+            .store(store.clone())
+            .build()
+            .unwrap();
+        let logger = logger(&fd);
+        let rows = 1200;
+        logger.log(
+            &log::Record::builder()
+                .level(log::Level::Info)
+                .target("etl::extract")
+                .args(format_args!("extracted {rows} rows"))
+                .build(),
+        );
+        logger.log(
+            &log::Record::builder()
+                .level(log::Level::Debug)
+                .target("etl::extract")
+                .args(format_args!("never kept"))
+                .build(),
+        );
+        logger.log(
+            &log::Record::builder()
+                .level(log::Level::Error)
+                .target("flow_doctor_notify::slack")
+                .args(format_args!("our own failure"))
+                .build(),
+        );
+        logger.log(
+            &log::Record::builder()
+                .level(log::Level::Error)
+                .target("etl::load")
+                .module_path_static(Some("etl::load"))
+                .file_static(Some("src/load.rs"))
+                .line(Some(42))
+                .args(format_args!("load failed"))
+                .build(),
+        );
+        let warn_meta = log::Metadata::builder()
+            .level(log::Level::Warn)
+            .target("etl")
+            .build();
+        assert!(logger.enabled(&warn_meta));
+        let debug_meta = log::Metadata::builder()
+            .level(log::Level::Debug)
+            .target("etl")
+            .build();
+        assert!(!logger.enabled(&debug_meta));
+
+        let reports = stored_reports(&fd, &store);
+        assert_eq!(reports.len(), 1, "{reports:#?}");
+        let r = &reports[0];
+        assert_eq!(
+            (r.kind, r.severity),
+            (ReportKind::LogEvent, Severity::Error)
+        );
+        assert_eq!(r.message, "load failed");
+        assert_eq!(r.context["logger"], "etl::load");
+        assert_eq!(r.context["location"], "src/load.rs:42");
+        let ring: Vec<(&str, &str, &str)> = r
+            .logs
+            .iter()
+            .map(|l| (l.level.as_str(), l.target.as_str(), l.message.as_str()))
+            .collect();
+        assert_eq!(ring, [("INFO", "etl::extract", "extracted 1200 rows")]);
+        assert_eq!(fd.stats().captured, 1);
+    }
+}

@@ -9,3 +9,25 @@ mod doubles;
 pub use crate::clock::ManualClock;
 pub use conformance::*;
 pub use doubles::{RecordingNotifier, ScriptedDiagnoser};
+
+/// Waits for `fd` to finish its queue and returns what `store` holds,
+/// oldest first (unit tests of the capture integrations).
+#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+pub(crate) fn stored_reports(
+    fd: &crate::FlowDoctor,
+    store: &crate::MemoryStore,
+) -> Vec<crate::model::Report> {
+    use crate::store::Store as _;
+    assert!(
+        fd.flush(std::time::Duration::from_secs(10)),
+        "the worker drained its queue"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut reports = rt
+        .block_on(store.list_reports(&crate::store::ReportQuery::default()))
+        .expect("the in-memory store lists");
+    reports.sort_by_key(|r| r.occurred_at);
+    reports
+}
