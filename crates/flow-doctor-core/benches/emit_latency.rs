@@ -178,16 +178,8 @@ fn parts() {
             queue: queue.clone(),
             record,
         });
-        let mut samples = Vec::with_capacity(CALLS / 4);
-        tracing::subscriber::with_default(subscriber, || {
-            for burst in 0..CALLS / 4 / BURST {
-                for i in 0..BURST {
-                    let t = Instant::now();
-                    tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
-                    samples.push(t.elapsed().as_nanos() as u64);
-                }
-                while queue.pop().is_some() {}
-            }
+        let mut samples = tracing::subscriber::with_default(subscriber, || {
+            timed_bursts(CALLS / 4, |_| while queue.pop().is_some() {})
         });
         print(
             &format!(
@@ -198,6 +190,22 @@ fn parts() {
             0,
         );
     }
+}
+
+/// Emits `calls` benchmark events under the current subscriber in bursts
+/// of [`BURST`], timing each call on its own; `drain(burst)` runs untimed
+/// after each burst.
+fn timed_bursts(calls: usize, mut drain: impl FnMut(usize)) -> Vec<u64> {
+    let mut samples = Vec::with_capacity(calls);
+    for burst in 0..calls / BURST {
+        for i in 0..BURST {
+            let t = Instant::now();
+            tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
+            samples.push(t.elapsed().as_nanos() as u64);
+        }
+        drain(burst);
+    }
+    samples
 }
 
 /// An event-sized value (as `CapturedEvent` plus its queue bookkeeping).
@@ -249,18 +257,12 @@ fn floor() {
     let subscriber = tracing_subscriber::registry().with(FloorLayer {
         queue: queue.clone(),
     });
-    let mut samples = Vec::with_capacity(CALLS / 4);
-    tracing::subscriber::with_default(subscriber, || {
-        for burst in 0..CALLS / 4 / BURST {
-            for i in 0..BURST {
-                let t = Instant::now();
-                tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
-                samples.push(t.elapsed().as_nanos() as u64);
-            }
+    let mut samples = tracing::subscriber::with_default(subscriber, || {
+        timed_bursts(CALLS / 4, |burst| {
             while done.load(Ordering::Acquire) < ((burst + 1) * BURST) as u64 {
                 std::thread::sleep(Duration::from_millis(1));
             }
-        }
+        })
     });
     stop.store(true, Ordering::Relaxed);
     let _ = consumer.join();
@@ -278,16 +280,10 @@ fn bursts() {
     let fd = engine(BURST * 2);
     let subscriber =
         tracing_subscriber::registry().with(flow_doctor_core::tracing_layer::layer(&fd));
-    let mut samples = Vec::with_capacity(CALLS);
-    tracing::subscriber::with_default(subscriber, || {
-        for burst in 0..CALLS / BURST {
-            for i in 0..BURST {
-                let t = Instant::now();
-                tracing::error!(target: "etl::load", table = "orders", row = burst * BURST + i, "load failed");
-                samples.push(t.elapsed().as_nanos() as u64);
-            }
+    let mut samples = tracing::subscriber::with_default(subscriber, || {
+        timed_bursts(CALLS, |_| {
             fd.flush(Duration::from_secs(600));
-        }
+        })
     });
     let dropped = fd.stats().dropped;
     print(

@@ -84,44 +84,44 @@ impl log::Log for Logger {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use log::Log as _;
 
     use super::*;
-    use crate::memory::MemoryStore;
     use crate::model::ReportKind;
-    use crate::testing::stored_reports;
+    use crate::testing::{memory_engine, stored_reports};
+
+    fn log(logger: &Logger, level: log::Level, target: &str, args: std::fmt::Arguments<'_>) {
+        logger.log(
+            &log::Record::builder()
+                .level(level)
+                .target(target)
+                .args(args)
+                .build(),
+        );
+    }
 
     #[test]
     fn errors_become_reports_info_feeds_the_ring_debug_and_own_targets_are_ignored() {
-        let store = Arc::new(MemoryStore::new());
-        let fd = FlowDoctor::builder("etl")
-            .store(store.clone())
-            .build()
-            .unwrap();
+        let (fd, store) = memory_engine();
         let logger = logger(&fd);
         let rows = 1200;
-        logger.log(
-            &log::Record::builder()
-                .level(log::Level::Info)
-                .target("etl::extract")
-                .args(format_args!("extracted {rows} rows"))
-                .build(),
+        log(
+            &logger,
+            log::Level::Info,
+            "etl::extract",
+            format_args!("extracted {rows} rows"),
         );
-        logger.log(
-            &log::Record::builder()
-                .level(log::Level::Debug)
-                .target("etl::extract")
-                .args(format_args!("never kept"))
-                .build(),
+        log(
+            &logger,
+            log::Level::Debug,
+            "etl::extract",
+            format_args!("never kept"),
         );
-        logger.log(
-            &log::Record::builder()
-                .level(log::Level::Error)
-                .target("flow_doctor_notify::slack")
-                .args(format_args!("our own failure"))
-                .build(),
+        log(
+            &logger,
+            log::Level::Error,
+            "flow_doctor_notify::slack",
+            format_args!("our own failure"),
         );
         logger.log(
             &log::Record::builder()

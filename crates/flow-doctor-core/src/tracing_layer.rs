@@ -214,7 +214,6 @@ impl Visit for FieldVisitor<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use tracing_subscriber::prelude::*;
@@ -222,16 +221,7 @@ mod tests {
     use super::*;
     use crate::memory::MemoryStore;
     use crate::model::{Report, ReportKind};
-    use crate::testing::stored_reports;
-
-    fn engine() -> (FlowDoctor, Arc<MemoryStore>) {
-        let store = Arc::new(MemoryStore::new());
-        let fd = FlowDoctor::builder("etl")
-            .store(store.clone())
-            .build()
-            .unwrap();
-        (fd, store)
-    }
+    use crate::testing::{memory_engine, stored_reports};
 
     /// Runs `emit` under a registry with `layer` and returns the reports.
     fn capture(
@@ -257,7 +247,7 @@ mod tests {
 
     #[test]
     fn warnings_and_errors_become_reports_with_their_fields_lower_events_go_to_the_ring() {
-        let (fd, store) = engine();
+        let (fd, store) = memory_engine();
         let reports = capture(&fd, &store, layer(&fd), || {
             tracing::debug!(target: "etl", "never kept");
             tracing::info!(target: "etl", rows = 1200u64, "extracted orders");
@@ -309,7 +299,7 @@ mod tests {
 
     #[test]
     fn entered_spans_are_named_from_the_root_and_only_while_entered() {
-        let (fd, store) = engine();
+        let (fd, store) = memory_engine();
         let reports = capture(&fd, &store, layer(&fd), || {
             let run = tracing::info_span!("nightly_run");
             {
@@ -332,7 +322,7 @@ mod tests {
 
     #[test]
     fn level_filter_and_own_targets() {
-        let (fd, store) = engine();
+        let (fd, store) = memory_engine();
         let layer = layer(&fd)
             .min_level(Level::ERROR)
             .event_filter(|meta| meta.target() != "noisy");

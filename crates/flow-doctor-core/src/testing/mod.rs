@@ -10,6 +10,18 @@ pub use crate::clock::ManualClock;
 pub use conformance::*;
 pub use doubles::{RecordingNotifier, ScriptedDiagnoser};
 
+/// An engine for flow `etl` on a fresh in-memory store (unit tests of the
+/// capture integrations).
+#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+pub(crate) fn memory_engine() -> (crate::FlowDoctor, std::sync::Arc<crate::MemoryStore>) {
+    let store = std::sync::Arc::new(crate::MemoryStore::new());
+    let fd = crate::FlowDoctor::builder("etl")
+        .store(store.clone())
+        .build()
+        .expect("an engine on the in-memory store");
+    (fd, store)
+}
+
 /// Waits for `fd` to finish its queue and returns what `store` holds,
 /// oldest first (unit tests of the capture integrations).
 #[cfg(all(test, any(feature = "tracing", feature = "log")))]
