@@ -955,3 +955,43 @@ fn an_inline_event_keeps_its_fields_time_and_location_in_the_report() {
     assert_eq!(r.occurred_at, at);
     assert_eq!(r.kind, ReportKind::LogEvent);
 }
+
+#[test]
+fn dropping_the_last_handle_or_a_flush_guard_drains_the_queue() {
+    let store = Arc::new(MemoryStore::new());
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .drop_flush_timeout(WAIT)
+        .build()
+        .unwrap();
+    // One failure, 31 times: each occurrence is one more on the stored
+    // report's dedup count, so the count shows that none was lost.
+    {
+        let _guard = fd.flush_guard(WAIT);
+        for i in 0..10 {
+            fd.report_message(Severity::Error, format!("batch {i} failed"));
+        }
+    }
+    let stats = fd.stats();
+    assert_eq!(
+        (stats.pending, stats.processed),
+        (0, 10),
+        "the guard waited"
+    );
+
+    let clone = fd.clone();
+    for i in 10..30 {
+        clone.report_message(Severity::Error, format!("batch {i} failed"));
+    }
+    drop(fd);
+    // A clone keeps the engine alive; the last one drains on drop, without
+    // any flush call.
+    clone.report_message(Severity::Error, "batch 30 failed");
+    drop(clone);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reports = rt
+        .block_on(store.list_reports(&ReportQuery::default()))
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].dedup_count, 31);
+}
