@@ -995,3 +995,144 @@ fn dropping_the_last_handle_or_a_flush_guard_drains_the_queue() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].dedup_count, 31);
 }
+
+#[test]
+fn nested_scopes_merge_onto_reports_and_explicit_context_wins() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    crate::scope()
+        .flow("nightly")
+        .run_id("run-9")
+        .set("table", "orders")
+        .set("region", "eu")
+        .run(|| {
+            crate::scope()
+                .stage("load")
+                .set("table", "refunds")
+                .run(|| {
+                    fd.report_with(&MissingColumn, [("region", "us"), ("attempt", "2")]);
+                });
+            fd.report(&Refused);
+        });
+    fd.report_message(Severity::Error, "outside every scope");
+    assert!(fd.flush(WAIT));
+    let sent = notifier.take();
+    let by = |message: &str| {
+        sent.iter()
+            .filter_map(|n| n.report())
+            .find(|r| r.message.contains(message))
+            .unwrap_or_else(|| panic!("no report {message:?}"))
+            .clone()
+    };
+    let inner = by("no column");
+    assert_eq!(
+        inner.flow, "nightly",
+        "the scope's flow overrides the engine's"
+    );
+    assert_eq!(inner.stage.as_deref(), Some("load"));
+    assert_eq!(
+        inner.run_id.as_deref(),
+        Some("run-9"),
+        "inherited from the outer scope"
+    );
+    assert_eq!(inner.context["table"], "refunds", "the inner scope wins");
+    assert_eq!(inner.context["region"], "us", "the call's own context wins");
+    assert_eq!(inner.context["attempt"], "2");
+    let outer = by("connection refused");
+    assert_eq!(
+        (outer.flow.as_str(), outer.stage.as_deref()),
+        ("nightly", None)
+    );
+    assert_eq!(outer.context["table"], "orders");
+    let outside = by("outside every scope");
+    assert_eq!(outside.flow, "etl");
+    assert_eq!(outside.run_id, None);
+    assert!(!outside.context.contains_key("table"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scope_follows_an_async_task_across_awaits_and_threads() {
+    let notifier = RecordingNotifier::new();
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let task = {
+        let fd = fd.clone();
+        crate::scope()
+            .stage("extract")
+            .run_id("run-3")
+            .in_scope(async move {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                fd.guard_async(async { Err::<(), _>(MissingColumn) }).await
+            })
+    };
+    assert!(tokio::spawn(task).await.unwrap().is_err());
+    fd.report_message(Severity::Error, "after the task");
+    let fd2 = fd.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || fd2.flush(WAIT))
+            .await
+            .unwrap()
+    );
+    let sent = notifier.take();
+    let reports: Vec<_> = sent.iter().filter_map(|n| n.report()).collect();
+    assert_eq!(reports.len(), 2);
+    let failed = reports
+        .iter()
+        .find(|r| r.message.contains("no column"))
+        .unwrap();
+    assert_eq!(failed.stage.as_deref(), Some("extract"));
+    assert_eq!(failed.run_id.as_deref(), Some("run-3"));
+    let after = reports
+        .iter()
+        .find(|r| r.message == "after the task")
+        .unwrap();
+    assert_eq!(after.stage, None, "the scope ended with the task");
+}
+
+#[test]
+fn captured_log_lines_are_bounded_and_attached_to_the_next_report_only() {
+    let store = Arc::new(MemoryStore::new());
+    let mut cfg = Config::new("etl");
+    cfg.capture.ring_size = 3;
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let line = |i: usize| crate::model::LogLine {
+        at: chrono::Utc::now(),
+        level: "INFO".into(),
+        target: "etl::extract".into(),
+        message: format!("step {i}"),
+    };
+    for i in 0..5 {
+        fd.capture_log(line(i));
+    }
+    outcome(&fd.report_message(Severity::Error, "load failed"));
+    fd.capture_log(line(5));
+    outcome(&fd.report_message(Severity::Error, "connection refused"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reports = rt
+        .block_on(store.list_reports(&ReportQuery::default()))
+        .unwrap();
+    let logs = |message: &str| -> Vec<String> {
+        let r = reports.iter().find(|r| r.message == message).unwrap();
+        r.logs.iter().map(|l| l.message.clone()).collect()
+    };
+    assert_eq!(
+        logs("load failed"),
+        ["step 2", "step 3", "step 4"],
+        "the oldest evicted"
+    );
+    assert_eq!(
+        logs("connection refused"),
+        ["step 3", "step 4", "step 5"],
+        "lines before it, bounded"
+    );
+}
