@@ -382,3 +382,146 @@ async fn a_failure_held_back_at_max_issues_per_day_is_in_the_digest_and_mailed()
     assert_eq!(sink.messages().len(), 1);
     assert_eq!(github.real_issues().len(), 2);
 }
+
+/// Holds back one report of flow `etl` at `at` (no configuration needed:
+/// the default store `./flow_doctor.db`).
+async fn hold_back(
+    store: &SqliteStore,
+    sig: &str,
+    message: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Id {
+    let mut r = Report::new("etl", Severity::Error, ReportKind::Error, message);
+    r.signature = sig.into();
+    store.claim(&r, Duration::from_secs(3600)).await.unwrap();
+    let id = Id::new();
+    store
+        .enqueue_digest(&DigestEntry {
+            id: id.clone(),
+            report_id: r.id.clone(),
+            flow: "etl".into(),
+            signature: sig.into(),
+            headline: r.headline(),
+            severity: r.severity,
+            channel: Some("github".into()),
+            reason: DecisionKind::RateLimited,
+            at,
+            digested_at: None,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn since_leaves_out_entries_held_back_before_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        SqliteStore::open(dir.path().join("flow_doctor.db"), Duration::from_secs(10)).unwrap();
+    let now = chrono::Utc::now();
+    let old = hold_back(
+        &store,
+        "sig-old",
+        "three hours stale",
+        now - chrono::Duration::hours(3),
+    )
+    .await;
+    let fresh = hold_back(
+        &store,
+        "sig-new",
+        "one minute fresh",
+        now - chrono::Duration::minutes(1),
+    )
+    .await;
+    let digest_json = |args: &[&str]| -> Value {
+        let mut all = vec!["digest", "--json"];
+        all.extend_from_slice(args);
+        let out = flow_doctor(dir.path(), &all);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let json = digest_json(&["--since", "1h"]);
+    assert_eq!(
+        json["entry_ids"],
+        serde_json::json!([fresh.as_str()]),
+        "{json:#}"
+    );
+    assert_eq!(json["flows"][0]["total"], 1);
+    assert_eq!(
+        json["flows"][0]["signatures"][0]["headline"], "one minute fresh",
+        "{json:#}"
+    );
+    let since: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(json["since"].clone()).expect("--since sets `since`");
+    let window = now - since;
+    assert!(
+        window > chrono::Duration::minutes(59) && window < chrono::Duration::minutes(61),
+        "since {since} is about an hour before {now}"
+    );
+
+    let out = flow_doctor(dir.path(), &["digest", "--since", "1h"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("flow-doctor digest: 1 held-back report in 1 flow"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("one minute fresh"), "{stdout}");
+    assert!(!stdout.contains("three hours stale"), "{stdout}");
+
+    // `--since 30s` is before the fresh entry too: nothing.
+    let out = flow_doctor(dir.path(), &["digest", "--since", "30s"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("Nothing held back since "),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A wider window, or none, takes both; excluding never marks anything.
+    let mut ids = vec![old.as_str().to_string(), fresh.as_str().to_string()];
+    ids.sort();
+    for args in [&["--since", "4h"][..], &[]] {
+        let json = digest_json(args);
+        let mut got: Vec<String> = json["entry_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got, ids, "{args:?}: {json:#}");
+        assert_eq!(json["flows"][0]["total"], 2);
+    }
+    assert!(digest_json(&[])["since"].is_null());
+    assert_eq!(store.pending_digest(None).await.unwrap().len(), 2);
+}
+
+#[test]
+fn a_malformed_since_fails_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, problem) in [
+        ("1x", "`1x` has unknown unit `x`"),
+        ("abc", "`abc` is not a duration"),
+        ("", "empty duration"),
+    ] {
+        let out = flow_doctor(dir.path(), &["digest", "--since", value]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--since {value:?} is a usage error"
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("invalid value '{value}' for '--since <SINCE>'")),
+            "{err}"
+        );
+        assert!(err.contains(problem), "{err}");
+        assert!(text(&out.stdout).is_empty(), "no digest is printed");
+    }
+    assert!(
+        !dir.path().join("flow_doctor.db").exists(),
+        "the store is not even opened"
+    );
+}

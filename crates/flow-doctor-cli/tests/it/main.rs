@@ -5,6 +5,7 @@ mod diagnose;
 mod digest;
 mod fingerprint;
 mod generate_fix;
+mod history;
 mod init_cmd;
 mod playbook;
 mod prune;

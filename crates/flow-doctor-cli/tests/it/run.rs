@@ -407,3 +407,122 @@ fn a_flow_named_after_a_command_with_spaces_is_made_valid() {
         reports[0]
     );
 }
+
+/// A configuration in `dir` with a JSON-lines channel `pings.jsonl`:
+/// `capture.success_pings` set to `pings`, the channel's `notify_success`
+/// to `opt_in`.
+fn ping_config(dir: &Path, pings: bool, opt_in: bool) -> std::path::PathBuf {
+    let path = dir.join("flow-doctor.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "flow_name: nightly\nstore:\n  path: {db}\ncapture:\n  success_pings: {pings}\n\
+             notify:\n  - type: jsonl\n    path: {jsonl}\n    notify_success: {opt_in}\n",
+            db = dir.join("fd.db").display(),
+            jsonl = dir.join("pings.jsonl").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The documents of a JSON-lines file (none when it does not exist).
+fn jsonl_docs(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `history --all --json --config CONFIG`: incidents and success pings.
+fn history_all(dir: &Path, config: &str) -> Vec<Value> {
+    let out = fd(
+        dir,
+        &[
+            "history", "--all", "--json", "--limit", "100", "--config", config,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_success_is_pinged_to_an_opted_in_jsonl_channel_when_pings_are_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ping_config(dir.path(), true, true);
+    let config = config.to_str().unwrap();
+    let pings = dir.path().join("pings.jsonl");
+    let out = fd(
+        dir.path(),
+        &["run", "--config", config, "--", "sh", "-c", "echo done"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    let docs = jsonl_docs(&pings);
+    assert_eq!(docs.len(), 1, "{docs:#?}");
+    let ping = &docs[0];
+    assert_eq!(ping["type"], "success");
+    assert_eq!(ping["kind"], "success");
+    assert_eq!(ping["flow"], "nightly");
+    assert_eq!(ping["severity"], "info");
+    assert_eq!(ping["message"], "`sh -c 'echo done'` succeeded");
+
+    // A success is not an incident, but it is recorded, and fired.
+    let out = fd(dir.path(), &["history", "--json", "--config", config]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let incidents: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(incidents, serde_json::json!([]), "a success is no incident");
+    let all = history_all(dir.path(), config);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0]["report"]["id"], ping["id"]);
+    assert_eq!(all[0]["decision"]["kind"], "fired");
+    assert_eq!(all[0]["decision"]["channels"], serde_json::json!(["jsonl"]));
+
+    // A failure goes to the same channel as an incident, not as a success.
+    let out = fd(
+        dir.path(),
+        &["run", "--config", config, "--", "sh", "-c", "exit 3"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let docs = jsonl_docs(&pings);
+    let types: Vec<&str> = docs.iter().map(|d| d["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["success", "incident"], "{docs:#?}");
+}
+
+#[test]
+fn no_success_ping_is_written_when_pings_are_off_or_the_channel_does_not_opt_in() {
+    for (pings, opt_in, reason) in [
+        (
+            false,
+            true,
+            "success recorded; success pings are off (capture.success_pings)",
+        ),
+        (
+            true,
+            false,
+            "success recorded; no channel opts in to success pings",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ping_config(dir.path(), pings, opt_in);
+        let config = config.to_str().unwrap();
+        let out = fd(dir.path(), &["run", "--config", config, "--", "true"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let file = dir.path().join("pings.jsonl");
+        assert!(
+            !file.exists(),
+            "success_pings {pings}, notify_success {opt_in}: {:#?}",
+            jsonl_docs(&file)
+        );
+        let all = history_all(dir.path(), config);
+        assert_eq!(all.len(), 1, "the success is still recorded: {all:#?}");
+        assert_eq!(all[0]["report"]["kind"], "success");
+        assert_eq!(all[0]["decision"]["kind"], "no_notifiers");
+        assert_eq!(all[0]["decision"]["reason"], reason);
+    }
+}

@@ -1,0 +1,184 @@
+//! `flow-doctor report` from stdin, and `history --flow` / `--limit`,
+//! against a real SQLite file (the default `./flow_doctor.db`) in a
+//! temporary directory, with no configuration file.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::{run_bin, text};
+
+/// `flow-doctor report ARGS` with `stdin` as its input.
+fn report(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    run_bin(dir, &all, &[], stdin)
+}
+
+/// `flow-doctor history --json ARGS`, parsed.
+fn history(dir: &Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["history", "--json"];
+    all.extend_from_slice(args);
+    let out = run_bin(dir, &all, &[], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The messages of `history`'s incidents, in its order.
+fn messages(incidents: &[Value]) -> Vec<String> {
+    incidents
+        .iter()
+        .map(|v| v["report"]["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn report_reads_the_failure_text_from_stdin_with_the_given_severity_and_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = report(
+        dir.path(),
+        &["--severity", "warning", "--flow", "cron", "--json"],
+        "disk quota exceeded on /data/cron\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["flow"], "cron", "{outcome}");
+    let id = outcome["report_id"].as_str().unwrap().to_string();
+
+    let incidents = history(dir.path(), &[]);
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    let r = &incidents[0]["report"];
+    assert_eq!(r["id"], id.as_str());
+    assert_eq!(r["flow"], "cron");
+    assert_eq!(r["severity"], "warning");
+    assert_eq!(r["kind"], "message");
+    assert_eq!(r["message"], "disk quota exceeded on /data/cron");
+    assert_eq!(r["traceback"], "disk quota exceeded on /data/cron\n");
+
+    let show = run_bin(dir.path(), &["show", &id, "--json"], &[], "");
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let detail: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(detail["report"]["flow"], "cron");
+    assert_eq!(detail["report"]["severity"], "warning");
+    assert_eq!(
+        detail["report"]["message"],
+        "disk quota exceeded on /data/cron"
+    );
+
+    // `-` is stdin too; another severity is stored as given.
+    let out = report(
+        dir.path(),
+        &["--severity", "critical", "--flow", "cron", "-"],
+        "payments ledger is locked by another writer\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let incidents = history(dir.path(), &[]);
+    assert_eq!(incidents.len(), 2, "{incidents:#?}");
+    let r = &incidents[0]["report"];
+    assert_eq!(r["flow"], "cron");
+    assert_eq!(r["severity"], "critical");
+    assert_eq!(r["message"], "payments ledger is locked by another writer");
+}
+
+#[test]
+fn report_refuses_empty_stdin_and_unknown_severities() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = report(dir.path(), &["--flow", "cron"], "  \n\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("the failure text is empty"), "{err}");
+
+    let out = report(
+        dir.path(),
+        &["--severity", "urgent", "--flow", "cron"],
+        "something broke\n",
+    );
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let err = text(&out.stderr);
+    assert!(err.contains("--severity"), "{err}");
+    assert!(
+        err.contains("unknown severity `urgent`; expected one of: info, warning, error, critical"),
+        "{err}"
+    );
+    assert!(history(dir.path(), &[]).is_empty(), "nothing was stored");
+}
+
+#[test]
+fn history_filters_by_flow_and_limit_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    // Interleaved, each a distinct failure (distinct signatures).
+    let reports = [
+        ("a", "alpha extract lost its connection"),
+        ("b", "bravo upload was rejected by the bucket"),
+        ("a", "alpha transform found an empty column"),
+        ("b", "bravo manifest is missing"),
+        ("a", "alpha load hit a unique constraint"),
+    ];
+    for (flow, message) in reports {
+        let out = report(dir.path(), &["--flow", flow], &format!("{message}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(history(dir.path(), &[]).len(), 5);
+
+    let a = history(dir.path(), &["--flow", "a"]);
+    assert!(a.iter().all(|v| v["report"]["flow"] == "a"), "{a:#?}");
+    assert_eq!(
+        messages(&a),
+        [
+            "alpha load hit a unique constraint",
+            "alpha transform found an empty column",
+            "alpha extract lost its connection",
+        ],
+        "flow a only, newest first"
+    );
+    let b = history(dir.path(), &["--flow", "b"]);
+    assert_eq!(
+        messages(&b),
+        [
+            "bravo manifest is missing",
+            "bravo upload was rejected by the bucket",
+        ]
+    );
+
+    assert_eq!(
+        messages(&history(dir.path(), &["--limit", "2"])),
+        [
+            "alpha load hit a unique constraint",
+            "bravo manifest is missing",
+        ],
+        "the two newest of all flows"
+    );
+    assert_eq!(
+        messages(&history(dir.path(), &["--flow", "a", "--limit", "2"])),
+        [
+            "alpha load hit a unique constraint",
+            "alpha transform found an empty column",
+        ]
+    );
+    assert_eq!(
+        messages(&history(dir.path(), &["--flow", "b", "--limit", "1"])),
+        ["bravo manifest is missing"]
+    );
+    assert!(history(dir.path(), &["--flow", "nope"]).is_empty());
+
+    // The table shows the same selection.
+    let out = run_bin(dir.path(), &["history", "--flow", "b"], &[], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().all(|l| l.contains("bravo")), "{table}");
+    assert!(!table.contains("alpha"), "{table}");
+    let out = run_bin(dir.path(), &["history", "--flow", "nope"], &[], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("no incidents recorded in "),
+        "{}",
+        text(&out.stdout)
+    );
+}
