@@ -1136,3 +1136,67 @@ fn captured_log_lines_are_bounded_and_attached_to_the_next_report_only() {
         "lines before it, bounded"
     );
 }
+
+/// A notifier that files a ticket and answers with its URL, as the GitHub
+/// notifier does with the issue it opened.
+struct Tracker;
+
+#[async_trait::async_trait]
+impl Notifier for Tracker {
+    fn name(&self) -> &str {
+        "github"
+    }
+    async fn notify(&self, _: &Notification) -> crate::Result<crate::notify::Delivery> {
+        Ok(crate::notify::Delivery::delivered()
+            .with_url("https://github.example/acme/etl/issues/42")
+            .with_external_id("42"))
+    }
+}
+
+#[test]
+fn later_channels_get_the_link_to_the_issue_an_earlier_channel_filed() {
+    let store = Arc::new(MemoryStore::new());
+    let slack = RecordingNotifier::named("slack");
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .notifier(Arc::new(Tracker))
+        .notifier(Arc::new(slack.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&MissingColumn));
+    assert_eq!(o.decision, DecisionKind::Fired, "{}", o.reason);
+    let sent = slack.take();
+    let Some(Notification::Incident(incident)) = sent.first() else {
+        panic!("expected an incident, got {sent:?}");
+    };
+    assert_eq!(
+        incident.links,
+        [crate::notify::Link {
+            channel: "github".into(),
+            label: "GitHub issue #42".into(),
+            url: "https://github.example/acme/etl/issues/42".into(),
+        }]
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let actions = rt
+        .block_on(store.actions(&ActionQuery::default()))
+        .unwrap();
+    let filed = actions.iter().find(|a| a.target == "github").unwrap();
+    assert_eq!(
+        filed.url.as_deref(),
+        Some("https://github.example/acme/etl/issues/42")
+    );
+
+    // Without an issue filed first there is no link.
+    let alone = RecordingNotifier::named("slack");
+    let fd = FlowDoctor::builder("etl")
+        .notifier(Arc::new(alone.clone()))
+        .build()
+        .unwrap();
+    outcome(&fd.report(&MissingColumn));
+    let sent = alone.take();
+    let Some(Notification::Incident(incident)) = sent.first() else {
+        panic!("expected an incident, got {sent:?}");
+    };
+    assert!(incident.links.is_empty(), "{:?}", incident.links);
+}

@@ -314,6 +314,43 @@ async fn check_fails_loudly_on_a_rejected_token() {
 }
 
 #[tokio::test]
+async fn check_fails_loudly_on_a_forbidden_token_but_not_on_a_rate_limit() {
+    let gh = FakeGithub::start(TOKEN).await;
+    // A token without the needed permission: 403, no rate-limit headers.
+    gh.fail_next(ResponseTemplate::new(403).set_body_json(json!({
+        "message": "Resource not accessible by personal access token",
+        "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+        "status": "403"
+    })));
+    let err = notifier(&gh.uri(), TOKEN, false).check().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                component: "github",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("GitHub token rejected: HTTP 403"), "{text}");
+    assert!(text.contains("Resource not accessible"), "{text}");
+    assert!(text.contains("check the token and its scopes"), "{text}");
+
+    // An exhausted rate limit is GitHub being busy, not a bad token:
+    // start-up carries on.
+    let reset = chrono::Utc::now().timestamp() + 120;
+    gh.fail_next(
+        ResponseTemplate::new(403)
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+            .set_body_json(json!({ "message": "API rate limit exceeded for user ID 1." })),
+    );
+    notifier(&gh.uri(), TOKEN, false).check().await.unwrap();
+}
+
+#[tokio::test]
 async fn check_does_not_block_start_up_when_github_is_unreachable() {
     let base = format!("http://127.0.0.1:{}", free_port());
     notifier(&base, TOKEN, false).check().await.unwrap();
