@@ -1178,9 +1178,7 @@ fn later_channels_get_the_link_to_the_issue_an_earlier_channel_filed() {
         }]
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let actions = rt
-        .block_on(store.actions(&ActionQuery::default()))
-        .unwrap();
+    let actions = rt.block_on(store.actions(&ActionQuery::default())).unwrap();
     let filed = actions.iter().find(|a| a.target == "github").unwrap();
     assert_eq!(
         filed.url.as_deref(),
