@@ -180,6 +180,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_empty_notify_list_means_the_console_and_a_listed_one_is_kept_in_order() {
+        let config =
+            Config::from_str_as("flow_name: etl\n", flow_doctor_core::config::Format::Yaml)
+                .unwrap();
+        let built = notifiers(&config).unwrap();
+        let names: Vec<&str> = built.iter().map(|(n, _)| n.name()).collect();
+        assert_eq!(names, ["console"]);
+
+        let config = Config::from_str_as(
+            "flow_name: etl\nnotify:\n  - type: jsonl\n    path: out.jsonl\n  - type: console\n",
+            flow_doctor_core::config::Format::Yaml,
+        )
+        .unwrap();
+        let built = notifiers(&config).unwrap();
+        let names: Vec<&str> = built.iter().map(|(n, _)| n.name()).collect();
+        assert_eq!(names, ["jsonl", "console"]);
+    }
+
+    #[test]
     fn a_channel_without_its_feature_names_the_feature_and_what_the_build_has() {
         let channel = ChannelConfig::Telegram(TelegramConfig::default());
         let message = missing_feature(&channel).to_string();
