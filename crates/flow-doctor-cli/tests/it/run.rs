@@ -526,3 +526,39 @@ fn no_success_ping_is_written_when_pings_are_off_or_the_channel_does_not_opt_in(
         assert_eq!(all[0]["decision"]["reason"], reason);
     }
 }
+
+#[test]
+fn without_config_a_failure_is_printed_by_the_console_channel_plain_when_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // No NO_COLOR here: stderr is a pipe, which alone must turn colour off.
+    let out = Command::new(env!("CARGO_BIN_EXE_flow-doctor"))
+        .env_remove("FLOW_DOCTOR_CONFIG")
+        .env_remove("FLOW_DOCTOR_FLOW")
+        .env_remove("NO_COLOR")
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--flow",
+            "nightly",
+            "--",
+            "sh",
+            "-c",
+            "echo 'disk full' >&2; exit 4",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr(&out);
+    assert!(err.starts_with("disk full\n"), "{err}");
+    let block = err
+        .find("flow-doctor ERROR [nightly]")
+        .map(|at| &err[at..])
+        .unwrap_or_else(|| panic!("no console block in {err}"));
+    assert!(block.contains("\n  flow: nightly"), "{block}");
+    assert!(!err.contains('\x1b'), "no colour on a pipe: {err:?}");
+    assert!(
+        dir.path().join("flow_doctor.db").exists(),
+        "the default store"
+    );
+}
