@@ -14,6 +14,7 @@
 //! | `smtp_host` | server host |
 //! | `smtp_port` | port (default 587 for `starttls`, 465 for `tls`, 25 for `none`) |
 //! | `security` | `starttls` (default, required), `tls` (implicit TLS) or `none` (plain text; local relays only) |
+//! | `tls_ca_file` | PEM file of CA certificates trusted besides the public roots (a relay with an internal CA) |
 //! | `username`, `password` | SMTP AUTH credentials (password env fallback `FLOW_DOCTOR_SMTP_PASSWORD`, `SMTP_PASSWORD`) |
 //! | `from`, `to` | sender and recipients |
 //! | `subject_prefix` | default `[flow-doctor]` |
@@ -46,6 +47,7 @@ use flow_doctor_core::notify::{Digest, Incident};
 use flow_doctor_core::{Delivery, Error, Notification, Notifier, Result};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::util::{Problem, escape_html, truncate_end, truncate_middle, when};
@@ -111,12 +113,11 @@ impl EmailNotifier {
             SmtpSecurity::Tls => 465,
             SmtpSecurity::None => 25,
         });
+        let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
         let builder = match cfg.security {
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| Error::config(COMPONENT, format!("cannot set up STARTTLS: {e}")))?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| Error::config(COMPONENT, format!("cannot set up TLS: {e}")))?,
+            SmtpSecurity::None => plain,
+            SmtpSecurity::Starttls => plain.tls(Tls::Required(tls_parameters(host, cfg)?)),
+            SmtpSecurity::Tls => plain.tls(Tls::Wrapper(tls_parameters(host, cfg)?)),
         };
         let mut builder = builder.port(port).timeout(Some(
             cfg.timeout.map(|t| t.get()).unwrap_or(DEFAULT_TIMEOUT),
@@ -204,7 +205,7 @@ impl Notifier for EmailNotifier {
     async fn check(&self) -> Result<()> {
         match self.transport.test_connection().await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() || e.is_tls() => Err(Error::config(
+            Err(e) if e.is_permanent() || is_tls_failure(&e) => Err(Error::config(
                 COMPONENT,
                 format!(
                     "SMTP server {}:{} refused the connection: {e}",
@@ -227,11 +228,32 @@ impl Notifier for EmailNotifier {
 /// 4xx replies, timeouts and network failures are transient; 5xx replies,
 /// TLS failures and malformed exchanges are permanent.
 fn map_smtp(e: lettre::transport::smtp::Error) -> Error {
-    if e.is_permanent() || e.is_tls() || e.is_client() || e.is_response() {
+    if e.is_permanent() || is_tls_failure(&e) || e.is_client() || e.is_response() {
         Error::permanent(COMPONENT, e)
     } else {
         Error::transient(COMPONENT, e)
     }
+}
+
+/// Whether `e` is a TLS failure: lettre's own TLS errors, and a failed
+/// handshake (an untrusted or mismatched certificate), which reaches it as
+/// a connection error caused by an I/O error of kind `InvalidData` from
+/// rustls. Retrying cannot fix either.
+fn is_tls_failure(e: &lettre::transport::smtp::Error) -> bool {
+    if e.is_tls() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn message_id(n: &Notification) -> String {
@@ -452,6 +474,33 @@ fn html_digest(out: &mut String, d: &Digest) {
         }
         out.push_str("</table>\n");
     }
+}
+
+/// TLS for `host`: the public roots plus, with `tls_ca_file`, the CA
+/// certificates in that PEM file.
+fn tls_parameters(host: &str, cfg: &EmailConfig) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(host.to_string());
+    if let Some(path) = &cfg.tls_ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::config(
+                COMPONENT,
+                format!("`tls_ca_file`: cannot read `{}`: {e}", path.display()),
+            )
+        })?;
+        let certs = Certificate::from_pem(&pem).map_err(|e| {
+            Error::config(
+                COMPONENT,
+                format!(
+                    "`tls_ca_file`: `{}` is not PEM certificates: {e}",
+                    path.display()
+                ),
+            )
+        })?;
+        builder = builder.add_root_certificate(certs);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| Error::config(COMPONENT, format!("cannot set up TLS: {e}")))
 }
 
 #[cfg(test)]

@@ -426,6 +426,10 @@ pub struct EmailConfig {
     /// `starttls` (default), `tls` (implicit) or `none` (local relays only).
     #[serde(default)]
     pub security: SmtpSecurity,
+    /// A PEM file of CA certificates trusted for the server's certificate,
+    /// in addition to the public roots (a relay with an internal CA).
+    #[serde(default)]
+    pub tls_ca_file: Option<std::path::PathBuf>,
     /// SMTP user, when the server needs authentication.
     #[serde(default)]
     pub username: Option<String>,

@@ -1125,3 +1125,46 @@ fn two_channels_of_one_type_need_distinct_names() {
         "{err}"
     );
 }
+
+#[test]
+fn an_email_ca_file_must_be_readable_pem_and_needs_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let email = |security: &str, ca: &std::path::Path| {
+        format!(
+            "flow_name: etl\nnotify:\n  - type: email\n    smtp_host: mail.example.com\n    from: a@example.com\n    to: [b@example.com]\n    security: {security}\n    tls_ca_file: {}\n",
+            ca.display()
+        )
+    };
+    let cfg = yaml(&email("starttls", &pem)).unwrap_or_else(|e| panic!("{e}"));
+    let ChannelConfig::Email(e) = &cfg.notify[0] else {
+        panic!("{:?}", cfg.notify[0]);
+    };
+    assert_eq!(e.tls_ca_file.as_deref(), Some(pem.as_path()));
+
+    let err = yaml_err(&email("tls", &dir.path().join("missing.pem")));
+    let p = problem(&err, "notify[0].tls_ca_file");
+    assert!(p.message.contains("cannot read"), "{err}");
+    assert!(p.message.contains("missing.pem"), "{err}");
+
+    let err = yaml_err(&email("tls", &junk));
+    assert!(
+        problem(&err, "notify[0].tls_ca_file")
+            .message
+            .contains("holds no PEM certificate"),
+        "{err}"
+    );
+
+    let err = yaml_err(&email("none", &pem));
+    assert!(
+        fix(problem(&err, "notify[0].tls_ca_file")).contains("security: starttls"),
+        "{err}"
+    );
+}

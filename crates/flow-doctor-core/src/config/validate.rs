@@ -25,7 +25,7 @@ use super::credentials::{
 };
 use super::schema::{
     ChannelConfig, Config, EmailConfig, GithubChannelConfig, LlmProvider, LockoutConfig,
-    MAX_RETENTION_DAYS, RouteConfig, StoreKind, TelegramConfig, WebhookConfig,
+    MAX_RETENTION_DAYS, RouteConfig, SmtpSecurity, StoreKind, TelegramConfig, WebhookConfig,
 };
 use super::types::{HumanDuration, Secret};
 
@@ -515,6 +515,29 @@ fn check_email(p: &mut Problems, key: &str, c: &EmailConfig) {
                 format!("`{to}` is not an email address"),
                 "write `oncall@example.com` or `On call <oncall@example.com>`",
             );
+        }
+    }
+    if let Some(ca) = &c.tls_ca_file {
+        if c.security == SmtpSecurity::None {
+            p.push(
+                format!("{key}.tls_ca_file"),
+                "a CA file is set but `security: none` uses no TLS",
+                "use `security: starttls` or `tls`, or remove `tls_ca_file`",
+            );
+        } else {
+            match std::fs::read_to_string(ca) {
+                Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
+                Ok(_) => p.push(
+                    format!("{key}.tls_ca_file"),
+                    format!("`{}` holds no PEM certificate", ca.display()),
+                    "point it at a PEM file with `-----BEGIN CERTIFICATE-----` blocks",
+                ),
+                Err(e) => p.push(
+                    format!("{key}.tls_ca_file"),
+                    format!("cannot read `{}`: {e}", ca.display()),
+                    "fix the path (relative paths are from the working directory)",
+                ),
+            }
         }
     }
     if c.username.is_some() && missing(&c.password) {

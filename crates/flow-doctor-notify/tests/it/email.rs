@@ -4,7 +4,7 @@ use flow_doctor_core::config::{EmailConfig, Secret, SmtpSecurity};
 use flow_doctor_core::{Error, Notification, Notifier};
 use flow_doctor_notify::email::EmailNotifier;
 
-use crate::support::{SmtpSink, free_port, header, incident, part};
+use crate::support::{SinkTls, SmtpSink, TestCa, free_port, header, incident, part};
 
 fn config(port: u16) -> EmailConfig {
     let mut cfg = EmailConfig::default();
@@ -148,4 +148,85 @@ async fn an_unreachable_server_is_transient_and_does_not_block_start_up() {
         "{err:?}"
     );
     n.check().await.unwrap();
+}
+
+#[tokio::test]
+async fn starttls_and_implicit_tls_deliver_with_auth_to_a_server_signed_by_the_configured_ca() {
+    let ca = TestCa::new();
+    for (security, tls) in [
+        (SmtpSecurity::Starttls, SinkTls::Starttls(&ca)),
+        (SmtpSecurity::Tls, SinkTls::Implicit(&ca)),
+    ] {
+        // AUTH is only offered once the connection is encrypted.
+        let sink = SmtpSink::start_with(Some(("flow", "s3cret-pw")), tls);
+        let mut cfg = config(sink.port);
+        cfg.security = security;
+        cfg.username = Some("flow".into());
+        cfg.password = Some(Secret::new("s3cret-pw"));
+        cfg.tls_ca_file = Some(ca.ca_file());
+        let n = EmailNotifier::new(&cfg).unwrap();
+        n.check().await.unwrap();
+        n.notify(&Notification::Incident(incident("sig")))
+            .await
+            .unwrap();
+        let messages = sink.messages();
+        assert_eq!(messages.len(), 1, "{security:?}");
+        assert!(
+            header(&messages[0], "Subject")
+                .unwrap()
+                .starts_with("[flow-doctor] [etl]"),
+            "{security:?}: {:?}",
+            header(&messages[0], "Subject")
+        );
+
+        // Without the CA the server's certificate is not trusted: start-up
+        // fails loudly, a delivery fails permanently, and nothing is sent.
+        cfg.tls_ca_file = None;
+        let untrusted = EmailNotifier::new(&cfg).unwrap();
+        let err = untrusted.check().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Config {
+                    component: "email",
+                    ..
+                }
+            ),
+            "{security:?}: {err:?}"
+        );
+        let err = untrusted
+            .notify(&Notification::Incident(incident("sig")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Permanent {
+                    component: "email",
+                    ..
+                }
+            ),
+            "{security:?}: {err:?}"
+        );
+        assert!(
+            err.chain_string().to_lowercase().contains("certificate"),
+            "{security:?}: {}",
+            err.chain_string()
+        );
+        assert_eq!(sink.messages().len(), 1, "{security:?}");
+    }
+}
+
+#[test]
+fn a_plain_server_is_refused_when_starttls_is_required() {
+    let sink = SmtpSink::start(None);
+    let mut cfg = config(sink.port);
+    cfg.security = SmtpSecurity::Starttls;
+    let n = EmailNotifier::new(&cfg).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(n.notify(&Notification::Incident(incident("sig"))))
+        .unwrap_err();
+    assert!(matches!(err, Error::Permanent { .. }), "{err:?}");
+    assert!(sink.messages().is_empty(), "nothing sent in the clear");
 }

@@ -1,11 +1,14 @@
 """A real SMTP server (aiosmtpd) for flow-doctor's email tests.
 
 Usage: python smtp_sink.py --dir DIR --port PORT [--auth USER:PASSWORD]
+                           [--tls starttls|tls --cert CERT.pem --key KEY.pem]
 
 Listens on 127.0.0.1:PORT and writes each accepted message to DIR as
 `<n>.json`: the envelope, every header, and each MIME part decoded to text,
 so tests can assert on them without a MIME parser. With --auth, AUTH
-PLAIN/LOGIN is required (without TLS, for loopback tests only). Prints
+PLAIN/LOGIN is required (without TLS, for loopback tests only). With
+--tls starttls the server offers STARTTLS and refuses mail before it;
+with --tls tls it speaks TLS from the first byte. Prints
 READY once it accepts connections and stops on SIGTERM or when stdin closes.
 """
 
@@ -16,6 +19,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import threading
 import warnings
@@ -64,14 +68,29 @@ class Sink:
 def main():
     # loopback AUTH without TLS is intended here; keep test output quiet
     warnings.simplefilter("ignore")
-    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    # Tests refuse handshakes on purpose (an untrusted certificate); the
+    # client's error is what they assert on, so the server keeps quiet.
+    for name in ("mail.log", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--auth")
+    parser.add_argument("--tls", choices=["starttls", "tls"])
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
     args = parser.parse_args()
 
     kwargs = {}
+    if args.tls:
+        # A context usable on both sides: the controller also opens a
+        # client connection to itself to check that it is up.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS)
+        context.load_cert_chain(args.cert, args.key)
+        if args.tls == "starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=context)
     if args.auth:
         user, password = args.auth.split(":", 1)
 
@@ -84,10 +103,12 @@ def main():
             # handled=False: let aiosmtpd answer 535 on failure
             return AuthResult(success=ok, handled=False)
 
-        kwargs = dict(
+        kwargs.update(
             authenticator=authenticator,
             auth_required=True,
-            auth_require_tls=False,
+            # After STARTTLS only; aiosmtpd does not count implicit TLS as
+            # TLS for this check, though every byte of it is encrypted.
+            auth_require_tls=args.tls == "starttls",
         )
 
     controller = Controller(

@@ -3,7 +3,7 @@
 pub(crate) mod github;
 mod smtp;
 
-pub(crate) use smtp::{SmtpSink, free_port, header, part};
+pub(crate) use smtp::{SinkTls, SmtpSink, TestCa, free_port, header, part};
 
 use flow_doctor_core::model::ReportKind;
 use flow_doctor_core::notify::{Incident, Recurrence};

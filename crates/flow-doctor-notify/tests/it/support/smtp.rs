@@ -49,8 +49,115 @@ pub(crate) struct SmtpSink {
     child: Child,
 }
 
+/// How the sink secures its connections.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SinkTls<'a> {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS offered and required, with this certificate.
+    Starttls(&'a TestCa),
+    /// TLS from the first byte, with this certificate.
+    Implicit(&'a TestCa),
+}
+
+/// A throw-away CA and a server certificate it signed for `127.0.0.1` and
+/// `localhost`, made with the `openssl` command.
+#[derive(Debug)]
+pub(crate) struct TestCa {
+    dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("the openssl command runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=flow-doctor test CA",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=localhost",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write the extensions");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        Self { dir }
+    }
+
+    /// The CA certificate (PEM), for `tls_ca_file`.
+    pub(crate) fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
 impl SmtpSink {
     pub(crate) fn start(auth: Option<(&str, &str)>) -> Self {
+        Self::start_with(auth, SinkTls::None)
+    }
+
+    pub(crate) fn start_with(auth: Option<(&str, &str)>, tls: SinkTls<'_>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let script = crates_dir().join("flow-doctor-notify/tests/peers/smtp_sink.py");
@@ -66,6 +173,19 @@ impl SmtpSink {
             .stderr(Stdio::inherit());
         if let Some((user, password)) = auth {
             cmd.arg("--auth").arg(format!("{user}:{password}"));
+        }
+        let (mode, ca) = match tls {
+            SinkTls::None => (None, None),
+            SinkTls::Starttls(ca) => (Some("starttls"), Some(ca)),
+            SinkTls::Implicit(ca) => (Some("tls"), Some(ca)),
+        };
+        if let (Some(mode), Some(ca)) = (mode, ca) {
+            cmd.arg("--tls")
+                .arg(mode)
+                .arg("--cert")
+                .arg(ca.dir.path().join("server.pem"))
+                .arg("--key")
+                .arg(ca.dir.path().join("server.key"));
         }
         let mut child = cmd.spawn().expect("start the SMTP sink");
         let stdout = child.stdout.take().expect("sink stdout");
