@@ -102,8 +102,34 @@ fn warn_if_disk_is_low() {
     }
 }
 
+/// Makes sure the `openssl` command is there (the email tests make a
+/// throw-away CA with it), installing the Debian package when it is not and
+/// apt-get can.
+fn openssl() -> Result<(), String> {
+    let works = |cmd: &mut Command| {
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works(Command::new("openssl").arg("version")) {
+        return Ok(());
+    }
+    println!("xtask: the `openssl` command is missing; installing the Debian package");
+    if works(Command::new("apt-get").args(["install", "-y", "-qq", "openssl"]))
+        && works(Command::new("openssl").arg("version"))
+    {
+        return Ok(());
+    }
+    Err(
+        "the tests need the `openssl` command: install it (Debian: `apt-get install openssl`)"
+            .into(),
+    )
+}
+
 /// Creates the peers' virtualenv when missing and returns its path.
 fn peers() -> Result<PathBuf, String> {
+    openssl()?;
     let root = project_root();
     let venv = root.join(".peers").join("venv");
     let marker = venv.join(".installed");
