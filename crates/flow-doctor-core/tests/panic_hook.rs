@@ -129,6 +129,8 @@ fn the_report_is_flushed_before_an_abort() {
             "--nocapture",
         ])
         .env(CHILD_ENV, &out)
+        // Where a core dump of the abort would land, if the machine keeps one.
+        .current_dir(dir.path())
         .status()
         .unwrap();
     use std::os::unix::process::ExitStatusExt as _;
