@@ -152,6 +152,16 @@ async fn recurrence_comments_and_updates_the_count_instead_of_filing_again() {
             .count(),
         2
     );
+    // Memory first: the open issues are listed once, before the first
+    // filing, and the recurrences find #1 without asking the API again.
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "GET /repos/acme/etl/issues")
+            .count(),
+        1,
+        "{calls:#?}"
+    );
 }
 
 #[tokio::test]
