@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
 use crate::support::github::{FakeGithub, OWNER, REPO};
-use crate::support::{free_port, incident, recurrence_of};
+use crate::support::{class, free_port, incident, recurrence_of};
 
 const TOKEN: &str = "ghp_testtoken0123456789abcdefghijklmnopqr";
 
@@ -299,16 +299,7 @@ async fn check_fails_loudly_on_a_rejected_token() {
     let gh = FakeGithub::start(TOKEN).await;
     let wrong = "ghp_wrongtoken0000000000000000000000000";
     let err = notifier(&gh.uri(), wrong, false).check().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config {
-                component: "github",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(class(&err), ("config", "github"), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("GitHub token rejected"), "{text}");
     assert!(text.contains("401"), "{text}");
@@ -333,16 +324,7 @@ async fn check_fails_loudly_on_a_forbidden_token_but_not_on_a_rate_limit() {
         "status": "403"
     })));
     let err = notifier(&gh.uri(), TOKEN, false).check().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Config {
-                component: "github",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(class(&err), ("config", "github"), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("GitHub token rejected: HTTP 403"), "{text}");
     assert!(text.contains("Resource not accessible"), "{text}");
@@ -375,16 +357,7 @@ async fn a_502_is_transient_and_the_next_attempt_files_once() {
     gh.fail_next(ResponseTemplate::new(502).set_body_string("<html>502 Bad Gateway</html>"));
 
     let err = n.notify(&note).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Transient {
-                component: "github",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(class(&err), ("transient", "github"), "{err:?}");
     assert!(err.chain_string().contains("502"), "{}", err.chain_string());
     assert!(gh.real_issues().is_empty());
 
@@ -458,16 +431,7 @@ async fn secondary_rate_limit_is_rate_limited_with_retry_after() {
         .notify(&Notification::Incident(incident("sig-403")))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::RateLimited {
-                component: "github",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(class(&err), ("rate_limited", "github"), "{err:?}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
 
     // primary limit exhausted: 403 with x-ratelimit-remaining: 0
@@ -516,16 +480,7 @@ async fn validation_failure_is_permanent() {
         .notify(&Notification::Incident(incident("sig-422")))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Permanent {
-                component: "github",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_eq!(class(&err), ("permanent", "github"), "{err:?}");
     assert!(err.chain_string().contains("422"));
 }
 

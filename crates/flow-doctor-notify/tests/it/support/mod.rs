@@ -49,3 +49,16 @@ pub(crate) fn recurrence_of(first: &Incident, incidents: u64, occurrences: u64) 
     });
     next
 }
+
+/// An error's class and component, for `assert_eq!(class(&err),
+/// ("permanent", "email"))`.
+pub(crate) fn class(err: &flow_doctor_core::Error) -> (&'static str, &'static str) {
+    use flow_doctor_core::Error;
+    match err {
+        Error::Config { component, .. } => ("config", component),
+        Error::RateLimited { component, .. } => ("rate_limited", component),
+        Error::Transient { component, .. } => ("transient", component),
+        Error::Permanent { component, .. } => ("permanent", component),
+        _ => ("other", ""),
+    }
+}
