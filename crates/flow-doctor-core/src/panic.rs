@@ -12,7 +12,9 @@
 //! has stored and delivered it, because with `panic = "abort"` or a
 //! `process::exit` right after, nothing would run later. It then calls the
 //! hook that was installed before it (by default, the one printing the
-//! panic), so existing behaviour is kept.
+//! panic), so existing behaviour is kept. Panics on the engine's own
+//! threads (a panicking notifier) are left to the engine, which records
+//! them as that stage's failure.
 
 use std::any::Any;
 use std::backtrace::Backtrace;
@@ -54,8 +56,21 @@ pub fn uninstall() {
     }
 }
 
+/// Names of the engine's own threads (the worker and its runtime).
+const OWN_THREADS: &str = "flow-doctor-";
+
 fn capture(info: &PanicHookInfo<'_>) {
     let Some(target) = TARGET.get() else { return };
+    // A panic on the engine's own threads (a notifier or diagnoser that
+    // panicked) is caught and recorded there as that stage's failure.
+    // Reporting it here would block the worker on its own flush and feed a
+    // panicking notifier its own panic, forever.
+    if std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with(OWN_THREADS))
+    {
+        return;
+    }
     // Never block or panic inside the hook: skip when the lock is taken.
     let fd = match target.try_lock() {
         Ok(guard) => guard.clone(),

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use flow_doctor_core::model::{Report, ReportKind, Severity};
+use flow_doctor_core::model::{DecisionKind, Report, ReportKind, Severity};
 use flow_doctor_core::notifiers::JsonlNotifier;
 use flow_doctor_core::store::{ReportQuery, Store};
-use flow_doctor_core::{FlowDoctor, MemoryStore};
+use flow_doctor_core::{Delivery, FlowDoctor, MemoryStore, Notification, Notifier, RetryPolicy};
 
 /// Set in the child process started by `the_report_is_flushed_before_an_abort`.
 const CHILD_ENV: &str = "FLOW_DOCTOR_PANIC_HOOK_CHILD";
@@ -103,6 +103,38 @@ fn panics_are_reported_with_thread_location_and_backtrace_and_the_previous_hook_
     assert_eq!(guarded[0].dedup_count, 1);
     assert_eq!(PREVIOUS_RAN.load(Ordering::SeqCst), 2);
 
+    // A notifier that panics does so on the engine's worker: the engine
+    // records the delivery failure, and the hook leaves that panic alone
+    // (reporting it would block the worker on its own flush and hand the
+    // panicking notifier its own panic, again and again).
+    let buggy_store = Arc::new(MemoryStore::new());
+    let buggy = FlowDoctor::builder("etl")
+        .store(buggy_store.clone())
+        .notifier(Arc::new(Panicking))
+        .retry_policy(RetryPolicy::new(1, Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    flow_doctor_core::panic::install(&buggy);
+    let outcome = buggy
+        .report_message(Severity::Error, "load failed")
+        .wait(Duration::from_secs(30))
+        .expect("the worker answers");
+    assert_eq!(
+        outcome.decision,
+        DecisionKind::DeliveryFailed,
+        "{}",
+        outcome.reason
+    );
+    assert!(buggy.flush(Duration::from_secs(10)));
+    let reports = stored(&buggy_store);
+    assert_eq!(
+        reports.len(),
+        1,
+        "no report of the notifier's panic: {reports:#?}"
+    );
+    assert_eq!(PREVIOUS_RAN.load(Ordering::SeqCst), 3, "still chained");
+    flow_doctor_core::panic::install(&fd);
+
     // After uninstall the hook only chains.
     flow_doctor_core::panic::uninstall();
     assert!(
@@ -112,7 +144,21 @@ fn panics_are_reported_with_thread_location_and_backtrace_and_the_previous_hook_
     );
     assert!(fd.flush(Duration::from_secs(10)));
     assert_eq!(stored(&store).len(), 2);
-    assert_eq!(PREVIOUS_RAN.load(Ordering::SeqCst), 3);
+    assert_eq!(PREVIOUS_RAN.load(Ordering::SeqCst), 4);
+}
+
+/// A notifier with a bug.
+struct Panicking;
+
+#[flow_doctor_core::async_trait]
+impl Notifier for Panicking {
+    fn name(&self) -> &str {
+        "panicking"
+    }
+
+    async fn notify(&self, _: &Notification) -> flow_doctor_core::Result<Delivery> {
+        panic!("bug in a notifier")
+    }
 }
 
 #[test]
