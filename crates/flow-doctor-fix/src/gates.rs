@@ -183,9 +183,12 @@ pub fn check(
     Ok(())
 }
 
+/// Credential words as prose (`database password`), as environment
+/// variable names (`DB_PASSWORD`, `OPENAI_API_KEY`: `_` separates words
+/// here, where `\b` would not) and in camelCase (`dbPassword`, `apiKey`).
 static CREDENTIAL_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(credentials?|passwords?|passwd|passphrases?|secrets?|tokens?|(?:api|access|secret|private|ssh|signing|encryption)[ _-]?keys?|keyfiles?|keystores?)\b|(?:^|[^A-Za-z0-9_])(\.env)(?:$|[^A-Za-z0-9_])",
+        r"(?i:(?:^|[^A-Za-z])(credentials?|passwords?|passwd|passphrases?|secrets?|tokens?|(?:api|access|secret|private|ssh|signing|encryption)[ _-]?keys?|keyfiles?|keystores?)(?:$|[^A-Za-z]))|[a-z0-9]((?:Credential|Password|Passwd|Passphrase|Secret|Token|ApiKey|AccessKey|SecretKey|PrivateKey)s?)(?:$|[^a-z])|(?:^|[^A-Za-z0-9_])(\.env)(?:$|[^A-Za-z0-9_])",
     )
     .expect("constant regex compiles")
 });
@@ -197,22 +200,41 @@ static CREDENTIAL_FILES: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant regex compiles")
 });
 
+/// The credential word `text` mentions, if any.
+fn credential_word(text: &str) -> Option<&str> {
+    let c = CREDENTIAL_WORDS.captures(text)?;
+    Some(
+        c.get(1)
+            .or(c.get(2))
+            .or(c.get(3))
+            .map_or("secret", |m| m.as_str()),
+    )
+}
+
 /// What in the metadata is about credentials, if anything.
 pub fn credential_mention(meta: &IssueMetadata) -> Option<String> {
-    if let Some(root) = &meta.root_cause
-        && let Some(c) = CREDENTIAL_WORDS.captures(root)
-    {
-        let word = c
-            .get(1)
-            .or(c.get(2))
-            .map(|m| m.as_str())
-            .unwrap_or("secret");
+    if let Some(word) = meta.root_cause.as_deref().and_then(credential_word) {
         return Some(format!("the root cause mentions `{word}`"));
     }
     meta.affected_files
         .iter()
         .find(|f| CREDENTIAL_FILES.is_match(f.trim()))
         .map(|f| format!("affected file `{f}`"))
+}
+
+/// The credentials gate on the issue's title (flow, error type and
+/// message, e.g. `[etl] KeyError: 'DB_PASSWORD'`), for what a generic root
+/// cause ("a required environment variable is not set") does not say.
+pub fn check_title(meta: &IssueMetadata, title: &str) -> Result<(), Refusal> {
+    match credential_word(title) {
+        Some(word) if meta.category == Some(Category::Config) => Err(Refusal::new(
+            "credentials",
+            format!(
+                "a CONFIG failure involving credentials (the issue title mentions `{word}`) is never fixed automatically; rotate or set the secret by hand"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

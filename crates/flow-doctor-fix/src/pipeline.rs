@@ -368,6 +368,7 @@ impl FixPipeline {
             })?;
         prior.extend(render::parse_markers(comments.iter().map(String::as_str)));
         gates::check(meta, &self.config, &prior, req.retry_failed)
+            .and_then(|()| gates::check_title(meta, &issue.title))
             .map_err(|r| Stop::refused(r.step, r.reason))?;
 
         let guard = ScopeGuard::from_config(&self.config)

@@ -111,6 +111,13 @@ fn config_failures_about_credentials() {
         ),
         ("wrong setting", vec!["certs/client.pem"]),
         ("wrong setting", vec!["config/credentials.yaml"]),
+        ("DB_PASSWORD is not set", vec!["settings.py"]),
+        ("GITHUB_TOKEN expired", vec!["settings.py"]),
+        ("OPENAI_API_KEY is missing", vec!["settings.py"]),
+        ("AWS_SECRET_ACCESS_KEY is invalid", vec!["settings.py"]),
+        ("settings.dbPassword is empty", vec!["settings.py"]),
+        ("the vendor apiKey was revoked", vec!["settings.py"]),
+        ("SLACK_WEBHOOK_SECRET2 rotated", vec!["settings.py"]),
     ] {
         let r = check(
             &meta(Category::Config, 0.95, root, &files),
@@ -133,6 +140,13 @@ fn config_failures_about_credentials() {
             "environment.py",
         ),
         (Category::Code, "token parser fails on a comma", "lexer.py"),
+        (
+            Category::Config,
+            "TOKENIZER_THREADS must be positive",
+            "settings.py",
+        ),
+        (Category::Config, "the keyboard layout is unset", "ui.py"),
+        (Category::Config, "primaryKey is not a column", "schema.py"),
     ] {
         let r = check(&meta(cat, 0.95, root, &[file]), &cfg(), &[], false);
         assert_eq!(step(r), "passed", "{root}");
@@ -194,4 +208,27 @@ fn no_affected_files() {
     assert_eq!(step(check(&m, &cfg(), &[], false)), "affected_files");
     let m = meta(Category::Code, 0.95, "x", &[" "]);
     assert_eq!(step(check(&m, &cfg(), &[], false)), "affected_files");
+}
+
+#[test]
+fn a_title_naming_a_secret_refuses_a_config_fix_whatever_the_root_cause_says() {
+    let generic = meta(
+        Category::Config,
+        0.95,
+        "A required environment variable is not set",
+        &["settings.py"],
+    );
+    assert!(
+        check(&generic, &cfg(), &[], false).is_ok(),
+        "the root cause alone passes"
+    );
+    let r = check_title(&generic, "[etl] KeyError: 'DB_PASSWORD'").unwrap_err();
+    assert_eq!(r.step, "credentials");
+    assert!(r.reason.contains("`PASSWORD`"), "{}", r.reason);
+    assert!(check_title(&generic, "[etl] KeyError: 'BATCH_SIZE'").is_ok());
+    let code = meta(Category::Code, 0.95, "off by one", &["calc.py"]);
+    assert!(
+        check_title(&code, "[etl] TokenError: bad token").is_ok(),
+        "only CONFIG failures"
+    );
 }

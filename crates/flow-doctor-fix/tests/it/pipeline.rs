@@ -279,6 +279,37 @@ async fn a_hunk_that_does_not_apply_is_shown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_failure_naming_a_secret_in_its_title_is_refused_before_the_llm() {
+    let fx = Fixture::new();
+    let mut meta = metadata(Category::Config, 0.97, &["settings.py"]);
+    meta.root_cause = Some("A required environment variable is not set.".into());
+    let run = run(
+        &fx,
+        14,
+        &issue_body(Some(&meta)),
+        &[],
+        &answer(GOOD_DIFF),
+        Setup {
+            title: "[etl] KeyError: 'DB_PASSWORD'",
+            ..Setup::default()
+        },
+    )
+    .await;
+    let o = &run.outcome;
+    assert_eq!(
+        (o.attempt.status, o.attempt.step.as_str()),
+        (FixStatus::Refused, "credentials")
+    );
+    assert!(
+        run.llm.is_empty(),
+        "the LLM was called for a refused request"
+    );
+    let comments = run.comment_bodies();
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].contains("`PASSWORD`"), "{}", comments[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_confidence_and_infra_are_refused_with_a_comment_and_no_llm_call() {
     let fx = Fixture::new();
     for (number, meta, step) in [
@@ -385,6 +416,7 @@ async fn a_dry_run_pushes_opens_and_comments_nothing() {
             config: auto_fix(),
             store: store.clone(),
             dry_run: true,
+            title: ISSUE_TITLE,
         },
     )
     .await;
@@ -472,6 +504,7 @@ async fn the_daily_budget_is_a_gate() {
             config: cfg.clone(),
             store: store.clone(),
             dry_run: true,
+            title: ISSUE_TITLE,
         },
     )
     .await;
@@ -486,6 +519,7 @@ async fn the_daily_budget_is_a_gate() {
             config: cfg,
             store: store.clone(),
             dry_run: true,
+            title: ISSUE_TITLE,
         },
     )
     .await;

@@ -116,8 +116,13 @@ pub(crate) fn issue_body(meta: Option<&IssueMetadata>) -> String {
     body
 }
 
-/// A GitHub fake for issue `number` with `body` and `comments`.
-pub(crate) async fn github(number: u64, body: &str, comments: &[String]) -> MockServer {
+/// A GitHub fake for issue `number` with `title`, `body` and `comments`.
+pub(crate) async fn github(
+    number: u64,
+    title: &str,
+    body: &str,
+    comments: &[String],
+) -> MockServer {
     let server = MockServer::start().await;
     let base = format!("/repos/{REPO}");
     Mock::given(method("GET"))
@@ -125,7 +130,7 @@ pub(crate) async fn github(number: u64, body: &str, comments: &[String]) -> Mock
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": 1000 + number,
             "number": number,
-            "title": ISSUE_TITLE,
+            "title": title,
             "body": body,
             "state": "open",
             "html_url": format!("https://github.com/{REPO}/issues/{number}"),
@@ -254,6 +259,8 @@ pub(crate) struct Setup {
     pub(crate) config: AutoFixConfig,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) dry_run: bool,
+    /// The issue's title (default [`ISSUE_TITLE`]).
+    pub(crate) title: &'static str,
 }
 
 impl Default for Setup {
@@ -263,6 +270,7 @@ impl Default for Setup {
             config: auto_fix(),
             store: memory_store(),
             dry_run: false,
+            title: ISSUE_TITLE,
         }
     }
 }
@@ -280,8 +288,9 @@ pub(crate) async fn run(
         config,
         store,
         dry_run,
+        title,
     } = setup;
-    let gh = github(number, body, comments).await;
+    let gh = github(number, title, body, comments).await;
     let ai = anthropic(model_answer).await;
     let forge = GithubForge::new(
         REPO,
