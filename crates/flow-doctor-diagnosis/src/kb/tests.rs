@@ -272,3 +272,36 @@ fn missing_files_are_data_or_config_by_path() {
         );
     }
 }
+
+#[test]
+fn python_eof_errors_are_not_network_drops() {
+    let kb = KnowledgeBase::new().unwrap();
+    for (message, pattern, category) in [
+        (
+            "EOF when reading a line",
+            "stdin-eof-python",
+            Category::Config,
+        ),
+        ("Ran out of input", "pickle-empty-python", Category::Data),
+    ] {
+        let hit = kb.match_report(&report(Some("EOFError"), message)).unwrap();
+        assert_eq!(
+            (hit.pattern.as_str(), hit.diagnosis.category),
+            (pattern, category),
+            "{message}"
+        );
+    }
+    // A TLS connection cut short is still a transient drop.
+    let hit = kb
+        .match_report(&report(
+            Some("ssl.SSLEOFError"),
+            "EOF occurred in violation of protocol (_ssl.c:2427)",
+        ))
+        .unwrap();
+    assert_eq!(
+        hit.diagnosis.category,
+        Category::Transient,
+        "{}",
+        hit.pattern
+    );
+}
