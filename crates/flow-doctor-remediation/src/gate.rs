@@ -13,6 +13,9 @@
 //!    `auto_remediate_threshold` (default 0.90), no lockout window is active,
 //!    fewer than `max_attempts_per_day` remediations ran today (UTC) and fewer
 //!    than `max_attempts_per_failure` ran today for this flow and signature.
+//!    The remediator then takes the attempt atomically in the store
+//!    (`Store::try_consume`, see `attempt_keys`) before running anything, so
+//!    processes deciding at the same moment cannot both take the last one.
 //! 3. **Fix PR** when the category is CODE, CONFIG or DATA (never EXTERNAL or
 //!    INFRA, which a code change does not fix, nor TRANSIENT, which passes on
 //!    retry) and confidence ≥ `fix_pr_threshold` (default 0.85).
@@ -119,6 +122,11 @@ pub struct Gate {
 }
 
 impl Gate {
+    /// `(max_attempts_per_day, max_attempts_per_failure)`.
+    pub fn attempt_limits(&self) -> (u64, u64) {
+        (self.max_per_day, self.max_per_failure)
+    }
+
     /// The gate of a whole configuration (uses `remediation:` and the
     /// top-level `repo`).
     pub fn from_config(cfg: &Config) -> Result<Self> {

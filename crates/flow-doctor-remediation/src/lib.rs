@@ -77,7 +77,7 @@ pub use playbook::{
     ActionType, ExecutionRef, ExecutorKind, Playbook, PlaybookAction, PlaybookBuilder, Playbooks,
     SsmTag, Target,
 };
-pub use remediator::{NAME, PlaybookRemediator, count_attempts};
+pub use remediator::{NAME, PlaybookRemediator, attempt_keys, count_attempts};
 
 /// The remediator described by `remediation:`, or `None` when
 /// `remediation.enabled` is false. Fails on an invalid playbook, lockout,

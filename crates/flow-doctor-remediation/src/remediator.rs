@@ -211,6 +211,15 @@ impl PlaybookRemediator {
     }
 }
 
+/// The store counters through which attempts are reserved atomically:
+/// `(per failure, per day)`, both windowed by UTC day.
+pub fn attempt_keys(report: &Report) -> (String, String) {
+    (
+        format!("remediation:attempts:{}:{}", report.flow, report.signature),
+        "remediation:attempts".to_string(),
+    )
+}
+
 /// Remediation attempts since the start of the UTC day of `now`: actions
 /// of kind remediate with status succeeded, failed or pending, in total and
 /// for `report`'s flow and signature.
@@ -328,6 +337,40 @@ impl PlaybookRemediator {
         scrub_value(&self.scrubber, &mut action.data);
     }
 
+    /// Takes one attempt of today's limits in the store, atomically;
+    /// `Some(reason)` when a limit is already used up (by another process
+    /// that decided at the same moment) or the store cannot say.
+    async fn reserve_attempt(
+        &self,
+        report: &Report,
+        ctx: &RemediationContext,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        let (per_day, per_failure) = self.gate.attempt_limits();
+        let (failure_key, day_key) = attempt_keys(report);
+        let window = day_start(now);
+        for (key, limit, what) in [
+            (&failure_key, per_failure, "max_attempts_per_failure"),
+            (&day_key, per_day, "max_attempts_per_day"),
+        ] {
+            match ctx.store.try_consume(key, window, limit).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(format!(
+                        "`remediation.{what}` ({limit}) was reached by an attempt that started at the same time"
+                    ));
+                }
+                Err(e) => {
+                    return Some(format!(
+                        "cannot reserve the attempt, so limits cannot hold: {}",
+                        e.chain_string()
+                    ));
+                }
+            }
+        }
+        None
+    }
+
     async fn decide_and_run(
         &self,
         report: &Report,
@@ -408,6 +451,18 @@ impl PlaybookRemediator {
             )]);
         }
 
+        // The counts above may be stale: another process sharing the store
+        // may have decided at the same moment. Take the attempt atomically
+        // (per failure, then per day) before running anything.
+        if let Some(reason) = self.reserve_attempt(report, ctx, now).await {
+            return Ok(vec![escalation(
+                report,
+                Some(playbook),
+                &decision,
+                reason,
+                now,
+            )]);
+        }
         let mut action = action_at(
             report,
             target,

@@ -6,7 +6,7 @@ use flow_doctor_core::config::RemediationConfig;
 use flow_doctor_core::{Action, ActionStatus, Category, Clock, Remediator};
 use flow_doctor_remediation::{
     ActionType, AttemptCounts, Gate, Playbook, PlaybookAction, PlaybookRemediator, Playbooks,
-    count_attempts,
+    attempt_keys, count_attempts,
 };
 use serde_json::json;
 
@@ -149,6 +149,41 @@ async fn a_pending_attempt_still_running_counts_for_other_processes() {
         "{}",
         ours.detail
     );
+}
+
+#[tokio::test]
+async fn an_attempt_reserved_at_the_same_moment_by_another_process_holds_the_limit() {
+    let mut cfg = RemediationConfig::default();
+    cfg.max_attempts_per_failure = 1;
+    let rem = remediator(&cfg, "true");
+    let clock = clock();
+    let (_store, ctx) = context(&clock);
+    // Another process counted zero attempts too and reserved its attempt,
+    // but has not recorded its action yet: the counts still say zero.
+    let r = report("etl", "Connection refused");
+    let (per_failure, _) = attempt_keys(&r);
+    let window = flow_doctor_core::clock::day_start(clock.now());
+    assert!(
+        ctx.store
+            .try_consume(&per_failure, window, 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        count_attempts(&*ctx.store, &r, clock.now()).await.unwrap(),
+        AttemptCounts::default()
+    );
+    let ours = once(&rem, &ctx, "etl").await;
+    assert_eq!(ours.status, ActionStatus::Skipped, "{}", ours.detail);
+    assert!(
+        ours.detail
+            .contains("`remediation.max_attempts_per_failure` (1) was reached by an attempt that started at the same time"),
+        "{}",
+        ours.detail
+    );
+    // Another failure of the same day is not held back by it.
+    let other = once(&rem, &ctx, "billing").await;
+    assert_eq!(other.status, ActionStatus::Succeeded, "{}", other.detail);
 }
 
 #[tokio::test]
