@@ -412,26 +412,24 @@ impl PlaybookRemediator {
                 now,
             )]);
         };
-        if let Some(e) = count_error {
-            let reason = format!("cannot count earlier attempts, so limits cannot hold: {e}");
-            return Ok(vec![escalation(
+        // Auto-remediation was chosen but cannot go ahead safely.
+        let escalate = |reason: String| {
+            Ok(vec![escalation(
                 report,
                 Some(playbook),
                 &decision,
                 reason,
                 now,
-            )]);
+            )])
+        };
+        if let Some(e) = count_error {
+            let reason = format!("cannot count earlier attempts, so limits cannot hold: {e}");
+            return escalate(reason);
         }
         let plan = match Plan::resolve(playbook, report) {
             Ok(p) => p,
             Err(reason) => {
-                return Ok(vec![escalation(
-                    report,
-                    Some(playbook),
-                    &decision,
-                    reason,
-                    now,
-                )]);
+                return escalate(reason);
             }
         };
 
@@ -455,13 +453,7 @@ impl PlaybookRemediator {
         // may have decided at the same moment. Take the attempt atomically
         // (per failure, then per day) before running anything.
         if let Some(reason) = self.reserve_attempt(report, ctx, now).await {
-            return Ok(vec![escalation(
-                report,
-                Some(playbook),
-                &decision,
-                reason,
-                now,
-            )]);
+            return escalate(reason);
         }
         let mut action = action_at(
             report,
@@ -478,13 +470,7 @@ impl PlaybookRemediator {
                 "cannot record the attempt before running it, so limits cannot hold: {}",
                 e.chain_string()
             );
-            return Ok(vec![escalation(
-                report,
-                Some(playbook),
-                &decision,
-                reason,
-                now,
-            )]);
+            return escalate(reason);
         }
         let outcome = self.execute(&plan).await;
         action.status = outcome.status;
