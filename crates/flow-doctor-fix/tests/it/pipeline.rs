@@ -261,6 +261,49 @@ async fn a_fix_that_fails_the_tests_gets_a_comment_and_no_pr() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_the_test_output_are_scrubbed_from_the_pr_and_the_failure_comment() {
+    let fx = Fixture::new();
+    let wrong = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a * b\n";
+    for (number, diff, passes) in [(21, GOOD_DIFF, true), (22, wrong, false)] {
+        let mut config = auto_fix();
+        config.test_command = Some(format!(
+            "echo 'connecting with token {PLANTED_SECRET}'; python3 -m unittest -q"
+        ));
+        let run = run(
+            &fx,
+            number,
+            &good_body(),
+            &[],
+            &answer(diff),
+            Setup {
+                config,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let tests = run.outcome.tests.as_ref().unwrap();
+        assert_eq!(tests.status.passed(), passes);
+        let posted: Vec<String> = if passes {
+            let pr: Value = run.posts_to("/pulls")[0].body_json().unwrap();
+            vec![pr["body"].as_str().unwrap().to_string()]
+        } else {
+            run.comment_bodies()
+        };
+        assert_eq!(posted.len(), 1, "{posted:?}");
+        let text = &posted[0];
+        assert!(
+            text.contains("connecting with token"),
+            "the output tail is there: {text}"
+        );
+        assert!(
+            !text.contains(PLANTED_SECRET),
+            "secret posted to GitHub: {text}"
+        );
+        assert!(text.contains("[REDACTED"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hunk_that_does_not_apply_is_shown() {
     let fx = Fixture::new();
     let stale = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(x, y):\n-    return x - y\n+    return x + y\n";
