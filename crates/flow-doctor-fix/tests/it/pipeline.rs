@@ -261,10 +261,14 @@ async fn a_fix_that_fails_the_tests_gets_a_comment_and_no_pr() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_in_the_test_output_are_scrubbed_from_the_pr_and_the_failure_comment() {
+async fn secrets_in_the_test_output_are_scrubbed_from_the_pr_the_comment_and_the_dry_run() {
     let fx = Fixture::new();
     let wrong = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a * b\n";
-    for (number, diff, passes) in [(21, GOOD_DIFF, true), (22, wrong, false)] {
+    for (number, diff, passes, dry_run) in [
+        (21, GOOD_DIFF, true, false),
+        (22, wrong, false, false),
+        (23, GOOD_DIFF, true, true),
+    ] {
         let mut config = auto_fix();
         config.test_command = Some(format!(
             "echo 'connecting with token {PLANTED_SECRET}'; python3 -m unittest -q"
@@ -277,28 +281,28 @@ async fn secrets_in_the_test_output_are_scrubbed_from_the_pr_and_the_failure_com
             &answer(diff),
             Setup {
                 config,
+                dry_run,
                 ..Setup::default()
             },
         )
         .await;
-        let tests = run.outcome.tests.as_ref().unwrap();
-        assert_eq!(tests.status.passed(), passes);
-        let posted: Vec<String> = if passes {
+        let o = &run.outcome;
+        assert_eq!(o.tests.as_ref().unwrap().status.passed(), passes);
+        let shown: Vec<String> = if dry_run {
+            vec![o.draft.as_ref().unwrap().body.clone()]
+        } else if passes {
             let pr: Value = run.posts_to("/pulls")[0].body_json().unwrap();
             vec![pr["body"].as_str().unwrap().to_string()]
         } else {
             run.comment_bodies()
         };
-        assert_eq!(posted.len(), 1, "{posted:?}");
-        let text = &posted[0];
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        let text = &shown[0];
         assert!(
             text.contains("connecting with token"),
             "the output tail is there: {text}"
         );
-        assert!(
-            !text.contains(PLANTED_SECRET),
-            "secret posted to GitHub: {text}"
-        );
+        assert!(!text.contains(PLANTED_SECRET), "secret shown: {text}");
         assert!(text.contains("[REDACTED"), "{text}");
     }
 }
