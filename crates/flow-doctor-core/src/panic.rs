@@ -56,19 +56,13 @@ pub fn uninstall() {
     }
 }
 
-/// Names of the engine's own threads (the worker and its runtime).
-const OWN_THREADS: &str = "flow-doctor-";
-
 fn capture(info: &PanicHookInfo<'_>) {
     let Some(target) = TARGET.get() else { return };
     // A panic on the engine's own threads (a notifier or diagnoser that
     // panicked) is caught and recorded there as that stage's failure.
     // Reporting it here would block the worker on its own flush and feed a
     // panicking notifier its own panic, forever.
-    if std::thread::current()
-        .name()
-        .is_some_and(|n| n.starts_with(OWN_THREADS))
-    {
+    if crate::engine::on_engine_thread() {
         return;
     }
     // Never block or panic inside the hook: skip when the lock is taken.

@@ -30,9 +30,7 @@ pub(crate) fn event_report(flow: &str, ev: &CapturedEvent) -> Report {
         ReportKind::LogEvent,
         ev.message().to_owned(),
     );
-    r.occurred_at = at;
-    r.first_seen = at;
-    r.last_seen = at;
+    stamp(&mut r, at);
     r.context.insert("logger".into(), ev.target().to_owned());
     if let Some(file) = ev.file() {
         let loc = match ev.line() {
@@ -158,10 +156,7 @@ impl Captured {
 pub(crate) fn captured_report(flow: &str, c: Captured) -> Report {
     let mut r = Report::new(flow, c.severity, c.kind, c.message);
     r.id = c.id;
-    let at = DateTime::<Utc>::from(c.at);
-    r.occurred_at = at;
-    r.first_seen = at;
-    r.last_seen = at;
+    stamp(&mut r, DateTime::<Utc>::from(c.at));
     r.source_chain = c.source_chain;
     r.error_type = match c.error_type {
         ErrorType::None => None,
@@ -177,6 +172,14 @@ pub(crate) fn captured_report(flow: &str, c: Captured) -> Report {
     }
     r.context.extend(c.context);
     r
+}
+
+/// Dates a report to when it was captured on the host thread, not when
+/// the worker got to it.
+fn stamp(r: &mut Report, at: DateTime<Utc>) {
+    r.occurred_at = at;
+    r.first_seen = at;
+    r.last_seen = at;
 }
 
 /// The first word of an error's `Debug` (its variant or type, usually).

@@ -519,7 +519,7 @@ impl Builder {
         });
         let worker = inner.clone();
         std::thread::Builder::new()
-            .name("flow-doctor-worker".into())
+            .name(WORKER_THREAD.into())
             .spawn(move || run_worker(worker))
             .map_err(|e| Error::permanent("engine", e))?;
         Ok(FlowDoctor {
@@ -546,13 +546,28 @@ impl Drop for Lifetime {
     }
 }
 
+/// The worker thread's name (its runtime also runs the pipeline's tasks).
+const WORKER_THREAD: &str = "flow-doctor-worker";
+
+/// The name of the worker runtime's blocking threads (SQLite, files).
+const BLOCKING_THREAD: &str = "flow-doctor-blocking";
+
+/// Whether the current thread is one of the engine's own: a panic there is
+/// a stage's failure the engine catches and records itself.
+pub(crate) fn on_engine_thread() -> bool {
+    matches!(
+        std::thread::current().name(),
+        Some(WORKER_THREAD | BLOCKING_THREAD)
+    )
+}
+
 /// Jobs processed at once by the worker (each may wait on the network).
 const MAX_IN_FLIGHT: usize = 16;
 
 fn run_worker(inner: Arc<Inner>) {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name("flow-doctor-blocking")
+        .thread_name(BLOCKING_THREAD)
         .build()
     {
         Ok(rt) => rt,
@@ -889,30 +904,27 @@ impl FlowDoctor {
 
     /// Submits a fully built report (its flow, severity and kind as given).
     pub fn submit(&self, report: Report) -> ReportHandle {
-        let id = report.id.clone();
-        let flow = report.flow.clone();
-        let slot = Arc::new(OutcomeSlot::default());
-        if !self.inner.enqueue(
-            Payload::Report(Box::new(report)),
-            scope::current(),
-            Some(slot.clone()),
-        ) {
-            slot.fill(Outcome::dropped(id.clone(), flow));
-        }
-        ReportHandle { id, slot }
+        let (id, flow) = (report.id.clone(), report.flow.clone());
+        self.submit_payload(id, Some(flow), Payload::Report(Box::new(report)))
     }
 
     /// Enqueues what a capture method took on the host thread; the worker
     /// builds the report.
     fn submit_captured(&self, captured: Captured) -> ReportHandle {
         let id = captured.id.clone();
+        self.submit_payload(id, None, Payload::Captured(Box::new(captured)))
+    }
+
+    /// Enqueues `payload` with an outcome slot; a dropped payload's slot is
+    /// filled at once (with `flow`, or the engine's when `None`).
+    fn submit_payload(&self, id: ReportId, flow: Option<String>, payload: Payload) -> ReportHandle {
         let slot = Arc::new(OutcomeSlot::default());
-        if !self.inner.enqueue(
-            Payload::Captured(Box::new(captured)),
-            scope::current(),
-            Some(slot.clone()),
-        ) {
-            slot.fill(Outcome::dropped(id.clone(), self.inner.flow.clone()));
+        if !self
+            .inner
+            .enqueue(payload, scope::current(), Some(slot.clone()))
+        {
+            let flow = flow.unwrap_or_else(|| self.inner.flow.clone());
+            slot.fill(Outcome::dropped(id.clone(), flow));
         }
         ReportHandle { id, slot }
     }
