@@ -88,6 +88,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
     let notification = Notification::Digest(digest.clone());
     let mut delivered = 0;
     for (notifier, route) in &channels {
+        let channel = route.channel_name(notifier.as_ref());
         let started = Utc::now();
         let (result, attempts) = deliver(notifier.as_ref(), &notification).await;
         let finished = Utc::now();
@@ -104,16 +105,12 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
         };
         match &result {
             Ok(_) => eprintln!(
-                "flow-doctor: digest sent to {}: {detail}{}",
-                route.channel_name(notifier.as_ref()),
+                "flow-doctor: digest sent to {channel}: {detail}{}",
                 url.as_deref()
                     .map(|u| format!(" ({u})"))
                     .unwrap_or_default()
             ),
-            Err(_) => eprintln!(
-                "flow-doctor: digest to {} failed: {detail}",
-                route.channel_name(notifier.as_ref())
-            ),
+            Err(_) => eprintln!("flow-doctor: digest to {channel} failed: {detail}"),
         }
         for f in &digest.flows {
             let action = Action {
@@ -122,7 +119,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
                 flow: f.flow.clone(),
                 signature: String::new(),
                 kind: ActionKind::Digest,
-                target: route.channel_name(notifier.as_ref()).to_string(),
+                target: channel.to_string(),
                 status,
                 detail: detail.clone(),
                 url: url.clone(),

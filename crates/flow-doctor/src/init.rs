@@ -181,21 +181,18 @@ mod tests {
 
     #[test]
     fn an_empty_notify_list_means_the_console_and_a_listed_one_is_kept_in_order() {
-        let config =
-            Config::from_str_as("flow_name: etl\n", flow_doctor_core::config::Format::Yaml)
-                .unwrap();
-        let built = notifiers(&config).unwrap();
-        let names: Vec<&str> = built.iter().map(|(n, _)| n.name()).collect();
-        assert_eq!(names, ["console"]);
-
-        let config = Config::from_str_as(
-            "flow_name: etl\nnotify:\n  - type: jsonl\n    path: out.jsonl\n  - type: console\n",
-            flow_doctor_core::config::Format::Yaml,
-        )
-        .unwrap();
-        let built = notifiers(&config).unwrap();
-        let names: Vec<&str> = built.iter().map(|(n, _)| n.name()).collect();
-        assert_eq!(names, ["jsonl", "console"]);
+        let names = |yaml: &str| -> Vec<String> {
+            let config = Config::from_str_as(yaml, flow_doctor_core::config::Format::Yaml).unwrap();
+            let built = notifiers(&config).unwrap();
+            built.iter().map(|(n, _)| n.name().to_owned()).collect()
+        };
+        assert_eq!(names("flow_name: etl\n"), ["console"]);
+        assert_eq!(
+            names(
+                "flow_name: etl\nnotify:\n  - type: jsonl\n    path: out.jsonl\n  - type: console\n"
+            ),
+            ["jsonl", "console"]
+        );
     }
 
     #[test]
