@@ -19,6 +19,15 @@ fn config(port: u16) -> EmailConfig {
     cfg
 }
 
+/// Passes the start-up check, then delivers one incident.
+async fn check_and_send(cfg: &EmailConfig) {
+    let n = EmailNotifier::new(cfg).unwrap();
+    n.check().await.unwrap();
+    n.notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn delivers_a_multipart_mail_with_traceback_diagnosis_and_files() {
     let sink = SmtpSink::start(None);
@@ -84,11 +93,7 @@ async fn authenticates_when_configured_and_a_wrong_password_is_permanent() {
     cfg.username = Some("flow".into());
     cfg.password = Some(Secret::new("s3cret-pw"));
     cfg.subject_prefix = Some("[etl-alerts]".into());
-    let n = EmailNotifier::new(&cfg).unwrap();
-    n.check().await.unwrap();
-    n.notify(&Notification::Incident(incident("sig")))
-        .await
-        .unwrap();
+    check_and_send(&cfg).await;
     let messages = sink.messages();
     assert_eq!(messages.len(), 1);
     assert!(
@@ -137,11 +142,7 @@ async fn starttls_and_implicit_tls_deliver_with_auth_to_a_server_signed_by_the_c
         cfg.username = Some("flow".into());
         cfg.password = Some(Secret::new("s3cret-pw"));
         cfg.tls_ca_file = Some(ca.ca_file());
-        let n = EmailNotifier::new(&cfg).unwrap();
-        n.check().await.unwrap();
-        n.notify(&Notification::Incident(incident("sig")))
-            .await
-            .unwrap();
+        check_and_send(&cfg).await;
         let messages = sink.messages();
         assert_eq!(messages.len(), 1, "{security:?}");
         assert!(

@@ -29,6 +29,16 @@ fn notifier(base: &str, token: &str, auto_fix: bool) -> GithubNotifier {
     .expect("valid config")
 }
 
+/// GitHub's answer once the primary rate limit is used up: 403 with
+/// `x-ratelimit-remaining: 0`, resetting `in_secs` from now.
+fn primary_rate_limit_exhausted(in_secs: i64) -> ResponseTemplate {
+    let reset = chrono::Utc::now().timestamp() + in_secs;
+    ResponseTemplate::new(403)
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+        .set_body_json(json!({ "message": "API rate limit exceeded for user ID 1." }))
+}
+
 fn body_json(r: &wiremock::Request) -> Value {
     serde_json::from_slice(&r.body).unwrap_or(Value::Null)
 }
@@ -332,13 +342,7 @@ async fn check_fails_loudly_on_a_forbidden_token_but_not_on_a_rate_limit() {
 
     // An exhausted rate limit is GitHub being busy, not a bad token:
     // start-up carries on.
-    let reset = chrono::Utc::now().timestamp() + 120;
-    gh.fail_next(
-        ResponseTemplate::new(403)
-            .insert_header("x-ratelimit-remaining", "0")
-            .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-            .set_body_json(json!({ "message": "API rate limit exceeded for user ID 1." })),
-    );
+    gh.fail_next(primary_rate_limit_exhausted(120));
     notifier(&gh.uri(), TOKEN, false).check().await.unwrap();
 }
 
@@ -435,13 +439,7 @@ async fn secondary_rate_limit_is_rate_limited_with_retry_after() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
 
     // primary limit exhausted: 403 with x-ratelimit-remaining: 0
-    let reset = chrono::Utc::now().timestamp() + 120;
-    gh.fail_next(
-        ResponseTemplate::new(403)
-            .insert_header("x-ratelimit-remaining", "0")
-            .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-            .set_body_json(json!({ "message": "API rate limit exceeded for user ID 1." })),
-    );
+    gh.fail_next(primary_rate_limit_exhausted(120));
     let err = n
         .notify(&Notification::Incident(incident("sig-403b")))
         .await
