@@ -305,3 +305,86 @@ fn python_eof_errors_are_not_network_drops() {
         hit.pattern
     );
 }
+
+#[test]
+fn http_statuses_follow_the_documented_categories() {
+    let kb = KnowledgeBase::new().unwrap();
+    for (error_type, message, pattern, category) in [
+        (
+            "requests.exceptions.HTTPError",
+            "401 Client Error: Unauthorized for url: https://api.example.com/v1/rates",
+            "http-401",
+            Category::Config,
+        ),
+        (
+            "requests.exceptions.HTTPError",
+            "404 Client Error: Not Found for url: https://api.example.com/v1/rates/2026-11-25",
+            "http-404-named-service",
+            Category::External,
+        ),
+        (
+            "Error",
+            "GET https://files.vendor.io/export.csv returned status 404",
+            "http-404-named-service",
+            Category::External,
+        ),
+        (
+            "AxiosError",
+            "Request failed with status code 404",
+            "http-404",
+            Category::Config,
+        ),
+        (
+            "requests.exceptions.HTTPError",
+            "429 Client Error: Too Many Requests for url: https://api.example.com/v1/rates",
+            "http-429",
+            Category::External,
+        ),
+        (
+            "requests.exceptions.HTTPError",
+            "500 Server Error: Internal Server Error for url: https://api.example.com/v1/rates",
+            "http-500",
+            Category::External,
+        ),
+        (
+            "requests.exceptions.HTTPError",
+            "502 Server Error: Bad Gateway for url: https://api.example.com/v1/rates",
+            "http-502-504",
+            Category::External,
+        ),
+        (
+            "AxiosError",
+            "Request failed with status code 504",
+            "http-502-504",
+            Category::External,
+        ),
+        (
+            "requests.exceptions.HTTPError",
+            "503 Server Error: Service Unavailable for url: https://api.example.com/v1/rates",
+            "http-503",
+            Category::Transient,
+        ),
+    ] {
+        let hit = kb
+            .match_report(&report(Some(error_type), message))
+            .unwrap_or_else(|| panic!("no match for {message}"));
+        assert_eq!(
+            (hit.pattern.as_str(), hit.diagnosis.category),
+            (pattern, category),
+            "{message}"
+        );
+    }
+    let hit = kb
+        .match_report(&report(
+            Some("requests.exceptions.HTTPError"),
+            "404 Client Error: Not Found for url: https://api.example.com/v1/rates",
+        ))
+        .unwrap();
+    assert!(
+        hit.diagnosis
+            .root_cause
+            .contains("(https://api.example.com)"),
+        "the service is named: {}",
+        hit.diagnosis.root_cause
+    );
+}
