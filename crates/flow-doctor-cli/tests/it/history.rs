@@ -182,3 +182,74 @@ fn history_filters_by_flow_and_limit_keeps_the_newest() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn history_and_show_carry_the_diagnosis_and_the_actions_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("restarted.log");
+    std::fs::write(
+        dir.path().join("flow-doctor.yaml"),
+        format!(
+            r#"flow_name: etl-nightly
+diagnosis:
+  enabled: true
+  provider: none
+remediation:
+  enabled: true
+  dry_run: false
+  auto_remediate_threshold: 0.5
+  playbooks:
+    - name: restart-db-tunnel
+      category: INFRA
+      message_regex: "(?i)connection refused"
+      action:
+        type: restart_service
+        commands: ["echo restarted >> '{}'"]
+        safe_to_auto_run: true
+"#,
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let traceback = "Traceback (most recent call last):\n  File \"/app/etl/load.py\", line 42, in load\n    conn = psycopg2.connect(dsn)\nConnectionRefusedError: [Errno 111] Connection refused\n";
+    let out = report(dir.path(), &["--json"], traceback);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = outcome["report_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "restarted\n",
+        "the playbook ran before `report` exited"
+    );
+
+    let incidents = history(dir.path(), &[]);
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    let diagnosis = &incidents[0]["diagnosis"];
+    assert_eq!(diagnosis["category"], "INFRA", "{diagnosis}");
+    assert_eq!(diagnosis["source"], "knowledge_base", "{diagnosis}");
+    assert!(
+        diagnosis["confidence"].as_f64().unwrap() >= 0.5,
+        "{diagnosis}"
+    );
+
+    let show = run_bin(dir.path(), &["show", &id, "--json"], &[], "");
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let detail: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(detail["diagnosis"], *diagnosis);
+    let actions = detail["actions"].as_array().unwrap();
+    let remediation: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["kind"] == "remediate")
+        .collect();
+    assert_eq!(remediation.len(), 1, "{actions:#?}");
+    assert_eq!(remediation[0]["status"], "succeeded", "{actions:#?}");
+    assert_eq!(remediation[0]["target"], "restart-db-tunnel");
+    assert_eq!(remediation[0]["report_id"], id.as_str());
+
+    // The human form says the same.
+    let show = run_bin(dir.path(), &["show", &id], &[], "");
+    let page = text(&show.stdout);
+    assert!(page.contains("diagnosis  INFRA"), "{page}");
+    assert!(page.contains("actions"), "{page}");
+    assert!(page.contains("restart-db-tunnel"), "{page}");
+}
