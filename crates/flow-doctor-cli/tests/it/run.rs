@@ -562,3 +562,42 @@ fn without_config_a_failure_is_printed_by_the_console_channel_plain_when_not_a_t
         "the default store"
     );
 }
+
+/// `flow-doctor run` on a pseudo-terminal (util-linux `script`, essential
+/// on Debian), with `vars` set; what the terminal showed.
+fn on_a_terminal(dir: &std::path::Path, vars: &[(&str, &str)]) -> String {
+    let command = format!(
+        "'{}' run --flow nightly -- sh -c \"echo 'disk full' >&2; exit 4\"",
+        env!("CARGO_BIN_EXE_flow-doctor")
+    );
+    let mut cmd = Command::new("script");
+    cmd.env_remove("FLOW_DOCTOR_CONFIG")
+        .env_remove("FLOW_DOCTOR_FLOW")
+        .env_remove("NO_COLOR")
+        .envs(vars.iter().copied())
+        .current_dir(dir)
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null());
+    let out = cmd.output().expect("util-linux `script`");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn on_a_terminal_the_console_block_is_coloured_unless_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = on_a_terminal(dir.path(), &[]);
+    assert!(shown.contains("disk full"), "{shown:?}");
+    assert!(
+        shown.contains("\x1b[31mflow-doctor ERROR\x1b[0m \x1b[1m[nightly]"),
+        "an error is red with a bold title on a terminal: {shown:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let shown = on_a_terminal(dir.path(), &[("NO_COLOR", "1")]);
+    assert!(shown.contains("flow-doctor ERROR [nightly]"), "{shown:?}");
+    assert!(
+        !shown.contains('\x1b'),
+        "NO_COLOR turns colour off: {shown:?}"
+    );
+}
