@@ -613,6 +613,13 @@ fn bad_durations_are_reported() {
     let err = yaml_err("flow_name: etl\ndiagnosis:\n  timeout: 0s\nstore:\n  busy_timeout: 0\n");
     assert!(problem(&err, "diagnosis.timeout").message.contains("0"));
     assert_eq!(problem(&err, "store.busy_timeout").line, Some(5));
+    // SQLite takes at most ~24 days, and any wait near that is a stuck job.
+    let err = yaml_err("flow_name: etl\nstore:\n  busy_timeout: 25d\n");
+    let p = problem(&err, "store.busy_timeout");
+    assert_eq!(p.line, Some(3));
+    assert!(p.message.contains("at most 1h allowed"), "{p}");
+    assert!(p.to_string().contains("e.g. `5s`"), "{p}");
+    yaml("flow_name: etl\nstore:\n  busy_timeout: 1h\n").unwrap();
     let err = yaml_err("flow_name: etl\ndedup:\n  cooldown: -5\n");
     assert!(problem(&err, "dedup.cooldown").message.contains("negative"));
     // A zero cooldown (no dedup) and cascade window (no cascades) are allowed.

@@ -83,6 +83,18 @@ impl Config {
             );
         }
         positive(p, "store.busy_timeout", self.store.busy_timeout);
+        if self.store.busy_timeout.get() > MAX_BUSY_TIMEOUT {
+            p.push(
+                "store.busy_timeout",
+                format!(
+                    "{} would let a write wait that long for another process's lock \
+                     (at most {} allowed)",
+                    self.store.busy_timeout,
+                    HumanDuration::from(MAX_BUSY_TIMEOUT)
+                ),
+                "use a few seconds, e.g. `5s` (the default)",
+            );
+        }
         if let Some(retention) = self.store.retention() {
             if self.store.retention_days > MAX_RETENTION_DAYS {
                 p.push(
@@ -816,6 +828,10 @@ fn non_negative(p: &mut Problems, key: &str, value: f64) {
         );
     }
 }
+
+/// The longest `store.busy_timeout`: a write waiting longer for a lock
+/// is a stuck job, and SQLite itself takes at most about 24 days.
+const MAX_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn positive(p: &mut Problems, key: &str, d: HumanDuration) {
     if d.get().is_zero() {

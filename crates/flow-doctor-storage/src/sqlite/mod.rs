@@ -127,6 +127,9 @@ impl SqliteStore {
     /// than `busy_timeout`.
     pub fn open(path: impl AsRef<Path>, busy_timeout: Duration) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        // SQLite takes the timeout in milliseconds as an `int` (rusqlite
+        // panics beyond it); longer waits are the same as forever.
+        let busy_timeout = busy_timeout.min(Duration::from_millis(i32::MAX as u64));
         let config_err = |what: String| {
             Error::config(
                 COMPONENT,

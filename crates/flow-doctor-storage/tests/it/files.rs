@@ -270,3 +270,14 @@ async fn a_database_locked_past_the_busy_timeout_is_a_transient_error() {
         "works again once the lock is released"
     );
 }
+
+#[test]
+fn a_busy_timeout_beyond_what_sqlite_takes_is_capped_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fd.db");
+    // 25 days: more milliseconds than SQLite's `int` holds.
+    let store = SqliteStore::open(&path, Duration::from_secs(25 * 86_400)).unwrap();
+    assert_eq!(store.path(), path.as_path());
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(user_version(&conn), SqliteStore::SCHEMA_VERSION);
+}
