@@ -172,13 +172,20 @@ impl Loader {
         load_text(text, format, None, &self.env)
     }
 
+    /// The directory relative paths start from, always absolute (a
+    /// relative `current_dir` is taken from the process's directory), so
+    /// that resolving a path twice gives the same file.
     fn dir(&self) -> Result<PathBuf, ConfigError> {
-        match &self.current_dir {
-            Some(dir) => Ok(dir.clone()),
-            None => std::env::current_dir().map_err(|e| {
+        let cwd = || {
+            std::env::current_dir().map_err(|e| {
                 ConfigError::new(format!("cannot read the current directory: {e}"))
                     .with_fix("run flow-doctor from an existing directory or pass the file's path")
-            }),
+            })
+        };
+        match &self.current_dir {
+            Some(dir) if dir.is_absolute() => Ok(dir.clone()),
+            Some(dir) => Ok(cwd()?.join(dir)),
+            None => cwd(),
         }
     }
 

@@ -1175,3 +1175,32 @@ fn an_email_ca_file_must_be_readable_pem_and_needs_tls() {
         "{err}"
     );
 }
+
+#[test]
+fn a_relative_directory_and_file_resolve_to_the_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("repo")).unwrap();
+    std::fs::write(dir.path().join("repo/k1.yaml"), "flow_name: from-k1\n").unwrap();
+    // `dir/repo` written relative to the process's directory, as a user
+    // would pass `--workdir repo`.
+    let cwd = std::env::current_dir().unwrap();
+    let mut relative = PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        relative.push("..");
+    }
+    relative.push(dir.path().join("repo").strip_prefix("/").unwrap());
+    assert!(relative.is_relative());
+    let loader = Loader::new().current_dir(&relative).env(env(&[]));
+    let cfg = loader.load(Some(Path::new("k1.yaml"))).unwrap();
+    assert_eq!(cfg.flow_name, "from-k1");
+    match loader.resolve(Some(Path::new("k1.yaml"))).unwrap() {
+        ConfigSource::Explicit(path) => {
+            assert!(path.is_absolute(), "{}", path.display());
+            assert_eq!(
+                path.canonicalize().unwrap(),
+                dir.path().join("repo/k1.yaml").canonicalize().unwrap()
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
