@@ -193,7 +193,28 @@ impl Pipeline {
         if report.frames.is_empty()
             && let Some(tb) = report.traceback.clone()
         {
-            let parsed = fingerprint::parse(&tb);
+            let mut parsed = fingerprint::parse(&tb);
+            // The parser decodes JSON log lines (`\u003d`, `\/`), which can
+            // reveal a secret the escaped form hid from the scrub above:
+            // what it returns is scrubbed too.
+            let s = &self.scrubber;
+            s.scrub_string(&mut parsed.message);
+            if let Some(t) = &mut parsed.error_type {
+                s.scrub_string(t);
+            }
+            for c in &mut parsed.chain {
+                s.scrub_string(c);
+            }
+            if let Some(t) = &mut parsed.traceback {
+                s.scrub_string(t);
+            }
+            for f in &mut parsed.frames {
+                s.scrub_string(&mut f.file);
+                s.scrub_string(&mut f.function);
+                if let Some(m) = &mut f.module {
+                    s.scrub_string(m);
+                }
+            }
             report.frames = parsed.frames;
             if report.error_type.is_none() {
                 report.error_type = parsed.error_type;

@@ -1198,3 +1198,35 @@ fn later_channels_get_the_link_to_the_issue_an_earlier_channel_filed() {
     };
     assert!(incident.links.is_empty(), "{:?}", incident.links);
 }
+
+/// A JSON log line hides a secret behind escapes (`\u003d`, `\/`) that the
+/// scrubber sees as harmless; the parser decodes them into the message,
+/// which must be scrubbed again before it is stored or sent.
+#[test]
+fn secrets_revealed_by_decoding_a_json_log_line_are_scrubbed() {
+    let (fd, store) = crate::testing::memory_engine();
+    fd.report_text(
+        Severity::Error,
+        r#"{"level":"error","msg":"login failed password\u003dhunter2secret","svc":"auth"}"#,
+    );
+    fd.report_text(
+        Severity::Error,
+        r#"{"level":"error","message":"cannot reach ghp\u005fabcdefghijklmnopqrstuvwxyz0123456789AB repo"}"#,
+    );
+    let reports = crate::testing::stored_reports(&fd, &store);
+    assert_eq!(reports.len(), 2);
+    for r in &reports {
+        let parsed = serde_json::to_string(&(&r.message, &r.fingerprint, &r.error_type)).unwrap();
+        assert!(!parsed.contains("hunter2secret"), "{parsed}");
+        assert!(
+            !parsed.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"),
+            "{parsed}"
+        );
+        assert!(r.message.contains("REDACTED"), "{}", r.message);
+    }
+    assert!(
+        reports[0].message.starts_with("login failed"),
+        "{}",
+        reports[0].message
+    );
+}

@@ -11,8 +11,8 @@ pub use conformance::*;
 pub use doubles::{RecordingNotifier, ScriptedDiagnoser};
 
 /// An engine for flow `etl` on a fresh in-memory store (unit tests of the
-/// capture integrations).
-#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+/// engine and the capture integrations).
+#[cfg(test)]
 pub(crate) fn memory_engine() -> (crate::FlowDoctor, std::sync::Arc<crate::MemoryStore>) {
     let store = std::sync::Arc::new(crate::MemoryStore::new());
     let fd = crate::FlowDoctor::builder("etl")
@@ -24,7 +24,7 @@ pub(crate) fn memory_engine() -> (crate::FlowDoctor, std::sync::Arc<crate::Memor
 
 /// Waits for `fd` to finish its queue and returns what `store` holds,
 /// oldest first (unit tests of the capture integrations).
-#[cfg(all(test, any(feature = "tracing", feature = "log")))]
+#[cfg(test)]
 pub(crate) fn stored_reports(
     fd: &crate::FlowDoctor,
     store: &crate::MemoryStore,
