@@ -485,11 +485,14 @@ impl FixPipeline {
         out.changes = changes;
 
         let command = self.config.test_command.clone().unwrap_or_default();
-        let run = runner::run_tests(&command, wt.path(), self.config.test_timeout.get())
+        let mut run = runner::run_tests(&command, wt.path(), self.config.test_timeout.get())
             .await
             .map_err(|e| Stop::failed("tests", format!("cannot start `sh -c {command}`: {e}")))?;
+        // The outcome is printed (CI logs) and may be serialised: the
+        // output is scrubbed once, here, for every use.
+        self.scrubber.scrub_string(&mut run.output);
         let passed = run.status.passed();
-        let tail = self.scrubber.scrub(&run.tail(TAIL_LINES)).into_owned();
+        let tail = run.tail(TAIL_LINES);
         let status_line = format!(
             "`{}` {} after {:.1}s",
             run.command,

@@ -287,7 +287,19 @@ async fn secrets_in_the_test_output_are_scrubbed_from_the_pr_the_comment_and_the
         )
         .await;
         let o = &run.outcome;
-        assert_eq!(o.tests.as_ref().unwrap().status.passed(), passes);
+        let tests = o.tests.as_ref().unwrap();
+        assert_eq!(tests.status.passed(), passes);
+        // The outcome itself (printed by `generate-fix`, in CI logs).
+        assert!(
+            !tests.output.contains(PLANTED_SECRET),
+            "secret in the outcome: {}",
+            tests.output
+        );
+        assert!(
+            tests.output.contains("connecting with token"),
+            "{}",
+            tests.output
+        );
         let shown: Vec<String> = if dry_run {
             vec![o.draft.as_ref().unwrap().body.clone()]
         } else if passes {
