@@ -101,7 +101,11 @@ impl PlaybookRemediator {
     pub fn from_config(cfg: &Config) -> Result<Self> {
         let playbooks = Playbooks::from_config(&cfg.remediation)?;
         let gate = Gate::from_config(cfg)?;
-        let me = Self::new(playbooks, gate)?.dry_run(cfg.remediation.dry_run);
+        let scrubber = Scrubber::from_config(&cfg.scrub)
+            .map_err(|e| Error::config("remediation", format!("`scrub`: {e}")))?;
+        let me = Self::new(playbooks, gate)?
+            .dry_run(cfg.remediation.dry_run)
+            .scrubber(scrubber);
         #[cfg(feature = "aws")]
         let me = me.aws_config(cfg.remediation.aws.clone());
         Ok(me)

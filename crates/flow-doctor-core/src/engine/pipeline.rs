@@ -725,6 +725,9 @@ impl Pipeline {
         };
         for mut action in actions {
             action.detail = self.scrubber.scrub(&action.detail).into_owned();
+            // Commands, output tails and executor replies: whatever the
+            // remediator scrubbed, the configured rules apply here too.
+            scrub_json(&self.scrubber, &mut action.data);
             if let Err(e) = self.store.record_action(&action).await {
                 stage_failed("store", &e);
             }
@@ -878,4 +881,32 @@ fn plural(n: u32) -> &'static str {
 /// failure of flow-doctor's own plumbing must not feed back into capture.
 fn stage_failed(stage: &str, err: &Error) {
     eprintln!("flow-doctor: {stage} failed: {}", err.chain_string());
+}
+
+/// Scrubs every string in a JSON value (an action's data) in place; a
+/// string under a secret-looking key is replaced as a context value is.
+fn scrub_json(scrubber: &Scrubber, value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => scrubber.scrub_string(s),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                scrub_json(scrubber, item);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                match item {
+                    serde_json::Value::String(s) if scrubber.is_secret_key(key) => {
+                        if let Some((_, scrubbed)) =
+                            scrubber.scrub_env([(key.as_str(), s.as_str())]).pop()
+                        {
+                            *s = scrubbed;
+                        }
+                    }
+                    _ => scrub_json(scrubber, item),
+                }
+            }
+        }
+        _ => {}
+    }
 }

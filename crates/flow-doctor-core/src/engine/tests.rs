@@ -1230,3 +1230,98 @@ fn secrets_revealed_by_decoding_a_json_log_line_are_scrubbed() {
         reports[0].message
     );
 }
+
+/// A third-party remediator that puts raw command output in its action's
+/// data.
+struct LeakyRemediator;
+
+#[async_trait::async_trait]
+impl Remediator for LeakyRemediator {
+    fn name(&self) -> &str {
+        "leaky"
+    }
+    async fn remediate(
+        &self,
+        report: &Report,
+        _diagnosis: &Diagnosis,
+        _ctx: &crate::remediate::RemediationContext,
+    ) -> crate::Result<Vec<crate::model::Action>> {
+        let mut action = crate::model::Action::new(
+            report,
+            ActionKind::Remediate,
+            "rotate-session",
+            ActionStatus::Succeeded,
+            "rotated",
+        );
+        action.data = serde_json::json!({
+            "commands": [{
+                "command": "vault login -method=token",
+                "stdout_tail": "Success! token=hvs_ZZZ ACME-0123456789ABCDEF issued",
+                "stderr_tail": "warning: GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789AB is set",
+            }],
+            "env": {"DB_PASSWORD": "hunter2secret", "REGION": "eu-west-1"},
+        });
+        Ok(vec![action])
+    }
+}
+
+/// Whatever a remediator writes in an action's data is scrubbed with the
+/// configured rules (built-in and `scrub:` patterns and keys) before it is
+/// stored or announced.
+#[test]
+fn remediation_action_data_is_scrubbed_with_the_configured_rules() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    let cfg = crate::Config::from_str_as(
+        "flow_name: etl\nscrub:\n  patterns:\n    - name: acme_key\n      regex: 'ACME-[0-9A-F]{16}'\n",
+        crate::config::Format::Yaml,
+    )
+    .unwrap();
+    let fd = FlowDoctor::builder("etl")
+        .config(&cfg)
+        .store(store.clone())
+        .diagnoser(Arc::new(ScriptedDiagnoser::answer(Diagnosis::new(
+            Category::Infra,
+            "session expired",
+            0.95,
+        ))))
+        .remediator(Arc::new(LeakyRemediator))
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&Refused));
+    assert!(fd.flush(WAIT));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = rt
+        .block_on(store.actions(&ActionQuery {
+            report_id: Some(o.report_id.clone()),
+            kind: Some(ActionKind::Remediate),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let announced = notifier
+        .take()
+        .into_iter()
+        .find_map(|n| match n {
+            Notification::Remediation(notice) => Some(notice.action),
+            _ => None,
+        })
+        .expect("a remediation notice");
+    for data in [&stored[0].data, &announced.data] {
+        let text = data.to_string();
+        for secret in [
+            "ACME-0123456789ABCDEF",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+            "hunter2secret",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(data["env"]["REGION"], "eu-west-1", "{text}");
+        assert_eq!(
+            data["commands"][0]["command"], "vault login -method=token",
+            "{text}"
+        );
+        assert!(text.contains("[REDACTED:acme_key]"), "{text}");
+    }
+}
