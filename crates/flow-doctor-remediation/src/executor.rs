@@ -81,15 +81,31 @@ pub(crate) fn deadline(timeout: std::time::Duration) -> std::time::Instant {
 
 /// The last `max` bytes of `bytes` as text (lossy UTF-8), prefixed with `…`
 /// when cut.
+///
+/// The cut moves forward to the start of a line (or, in one long line, of
+/// a word): a line cut in the middle could keep `…SSWORD=hunter2` without
+/// the key name the scrubber recognises a secret by.
 pub(crate) fn tail_text(bytes: &[u8], max: usize) -> String {
     if bytes.len() <= max {
         return String::from_utf8_lossy(bytes).into_owned();
     }
-    let mut start = bytes.len() - max;
-    // do not start inside a UTF-8 sequence
-    while start < bytes.len() && (bytes[start] & 0b1100_0000) == 0b1000_0000 {
-        start += 1;
-    }
+    let cut = bytes.len() - max;
+    let kept = &bytes[cut..];
+    // `cut` starts a line when the byte before it ends one.
+    let start = if bytes[cut - 1] == b'\n' {
+        cut
+    } else if let Some(i) = kept.iter().position(|&b| b == b'\n')
+        && i + 1 < kept.len()
+    {
+        cut + i + 1
+    } else if let Some(i) = kept.iter().position(u8::is_ascii_whitespace)
+        && i + 1 < kept.len()
+    {
+        cut + i + 1
+    } else {
+        // One unbroken run: drop it whole rather than keep a piece of it.
+        bytes.len()
+    };
     format!("…{}", String::from_utf8_lossy(&bytes[start..]))
 }
 
@@ -100,4 +116,27 @@ pub(crate) fn last_line(text: &str) -> Option<String> {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .map(|l| flow_doctor_core::model::truncate_chars(l, 200))
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::tail_text;
+
+    #[test]
+    fn a_cut_tail_starts_at_a_line_or_word_never_inside_a_secret() {
+        let out = b"connecting\nDB_PASSWORD=hunter2secret\nready\n";
+        // The cut falls inside the second line: that line goes whole.
+        let tail = tail_text(out, 20);
+        assert_eq!(tail, "…ready\n");
+        // A cut exactly at a line start keeps that line.
+        assert_eq!(tail_text(out, 6), "…ready\n");
+        // One long line: the cut moves to the next word.
+        let line = b"export DB_PASSWORD=hunter2secret REGION=eu-west-1";
+        assert_eq!(tail_text(line, 30), "…REGION=eu-west-1");
+        // An unbroken run is dropped rather than kept in part.
+        assert_eq!(tail_text(b"aGVsbG8gd29ybGQgaGVsbG8", 10), "…");
+        // Short output is kept as it is, and UTF-8 stays whole.
+        assert_eq!(tail_text(b"ok\n", 10), "ok\n");
+        assert_eq!(tail_text("éé\nçà".as_bytes(), 5), "…çà");
+    }
 }
