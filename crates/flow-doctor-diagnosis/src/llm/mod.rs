@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `provider` | `anthropic` (feature `anthropic`) or `openai` (feature `openai`) |
 //! | `model` | model name; default `claude-sonnet-4-5` / `gpt-4o-mini` |
-//! | `api_key` | required (the config loader falls back to `FLOW_DOCTOR_LLM_API_KEY`, then `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`); servers without authentication (Ollama) accept any placeholder |
+//! | `api_key` | required, except for `openai` with a `base_url` (a server of your own that needs none: no `Authorization` header is sent); the config loader falls back to `FLOW_DOCTOR_LLM_API_KEY`, then `ANTHROPIC_API_KEY` / `OPENAI_API_KEY` |
 //! | `base_url` | default `https://api.anthropic.com` / `https://api.openai.com` |
 //! | `timeout` | per request (default 60s) |
 //! | `max_retries` | retries on 429, 5xx, 529 and network errors (default 2) |
@@ -148,7 +148,10 @@ pub struct LlmClient {
     http: reqwest::Client,
     endpoint: String,
     model: String,
-    api_key: Secret,
+    /// `None` only for an OpenAI-compatible server at a `base_url` (local
+    /// servers such as Ollama or vLLM often need no key): then no
+    /// `Authorization` header is sent.
+    api_key: Option<Secret>,
     max_retries: u32,
     backoff_base: Duration,
     pricing: Pricing,
@@ -206,11 +209,14 @@ impl LlmClient {
             }
         };
         let api_key = match &cfg.api_key {
-            Some(k) if !k.expose().trim().is_empty() => k.clone(),
+            Some(k) if !k.expose().trim().is_empty() => Some(k.clone()),
+            // As the configuration check allows: an OpenAI-compatible
+            // server of your own may need no key.
+            _ if cfg.provider == LlmProvider::Openai && cfg.base_url.is_some() => None,
             _ => {
                 return Err(Error::config(
                     "llm",
-                    "no API key: set diagnosis.api_key or FLOW_DOCTOR_LLM_API_KEY (servers without authentication accept any placeholder)",
+                    "no API key: set diagnosis.api_key or FLOW_DOCTOR_LLM_API_KEY",
                 ));
             }
         };
@@ -398,11 +404,12 @@ impl LlmClient {
     async fn send_once(&self, body: &serde_json::Value) -> Result<serde_json::Value, Failure> {
         let component = self.component();
         let mut req = self.http.post(&self.endpoint).json(body);
-        req = match self.provider {
-            LlmProvider::Anthropic => req
-                .header("x-api-key", self.api_key.expose())
+        req = match (self.provider, &self.api_key) {
+            (LlmProvider::Anthropic, key) => req
+                .header("x-api-key", key.as_ref().map_or("", |k| k.expose()))
                 .header("anthropic-version", "2023-06-01"),
-            _ => req.bearer_auth(self.api_key.expose()),
+            (_, Some(key)) => req.bearer_auth(key.expose()),
+            (_, None) => req,
         };
         let resp = match req.send().await {
             Ok(r) => r,

@@ -271,6 +271,31 @@ async fn response_format_can_be_turned_off_for_strict_servers() {
     assert!(bodies(&f.server).await[0].get("response_format").is_none());
 }
 
+/// An OpenAI-compatible server of your own (Ollama, vLLM) at a `base_url`
+/// may need no key, as the configuration check allows: the request then
+/// carries no `Authorization` header. The public endpoint still needs one.
+#[tokio::test]
+async fn a_keyless_openai_compatible_server_gets_no_authorization_header() {
+    let f = fixture().await;
+    f.mount(Provider::Openai, Provider::Openai.ok(ANSWER, 10, 10))
+        .await;
+    let mut cfg = f.cfg(Provider::Openai);
+    cfg.api_key = None;
+    let outcome = diagnoser(&cfg).diagnose(&report(), &f.ctx()).await.unwrap();
+    assert!(matches!(outcome, DiagnoseOutcome::Diagnosed(_)));
+    let requests = f.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        !requests[0].headers.contains_key("authorization"),
+        "{:?}",
+        requests[0].headers
+    );
+
+    cfg.base_url = None;
+    let err = LlmClient::from_config(&cfg).unwrap_err();
+    assert!(err.to_string().contains("no API key"), "{err}");
+}
+
 #[tokio::test]
 async fn fenced_json_with_prose_is_accepted() {
     for p in PROVIDERS {
