@@ -9,6 +9,11 @@
 //!   in the current directory) it prints the built-in defaults and says so.
 //! - Invalid: every problem goes to stderr, one per line, as
 //!   `file:line: key: message (fix: ...)`; exit 1.
+//! - Then every stage is built as `run` builds it (notifiers, diagnoser,
+//!   remediator; no store opened, no network): what only a stage can check
+//!   (a playbook's regex, a missing pattern or playbook file, a lockout's
+//!   time zone, a webhook header, an LLM key) fails here too, as
+//!   `file: component: message`, exit 1. Credentials are not tried.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -39,6 +44,14 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(ok) => ok,
         Err(err) => return Ok(report_problems(&err)),
     };
+    if let Err(err) = flow_doctor::check(&config) {
+        let file = source.path().map_or_else(
+            || "built-in defaults".to_owned(),
+            |p| p.display().to_string(),
+        );
+        eprintln!("{file}: {err}");
+        return Ok(ExitCode::FAILURE);
+    }
     let text = if args.json {
         let mut json = serde_json::to_string_pretty(&config)?;
         json.push('\n');

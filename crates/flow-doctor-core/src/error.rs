@@ -109,6 +109,22 @@ impl Error {
     }
 }
 
+/// The gist of a `regex` error for a one-line message: its `error:` line
+/// (`unclosed group`) rather than the multi-line caret diagram.
+pub fn regex_gist(message: &str) -> String {
+    message
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("error:")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_else(|| message.lines().next().unwrap_or_default().to_owned())
+}
+
 /// Formats an error and its `source()` chain as `outer: inner: innermost`.
 pub fn error_chain_string(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();

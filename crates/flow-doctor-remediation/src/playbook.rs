@@ -1052,7 +1052,10 @@ fn parse_entry(
         let compiled = Regex::new(re).map_err(|e| {
             fail(
                 &format!("{key}.message_regex"),
-                format!("invalid regex: {e}"),
+                format!(
+                    "invalid regex `{re}`: {}",
+                    flow_doctor_core::error::regex_gist(&e.to_string())
+                ),
             )
         })?;
         b.message_regex = Some(compiled);

@@ -41,13 +41,20 @@ pub fn notifiers(config: &Config) -> Result<Vec<(Arc<dyn Notifier>, Route)>> {
         &config.notify
     };
     let mut out = Vec::with_capacity(channels.len());
-    for channel in channels {
+    for (i, channel) in channels.iter().enumerate() {
         let route = channel
             .route()
             .to_route(channel.kind(), &config.rate_limits);
         let notifier = match flow_doctor_core::notifiers::local_notifier(channel) {
             Some(n) => n,
-            None => network_notifier(channel, config)?,
+            // Which entry of `notify:` is wrong, as the config check says.
+            None => network_notifier(channel, config).map_err(|e| match e {
+                Error::Config { component, message } => Error::Config {
+                    component,
+                    message: format!("`notify[{i}]`: {message}"),
+                },
+                other => other,
+            })?,
         };
         out.push((notifier, route));
     }
@@ -114,28 +121,52 @@ fn missing_feature(channel: &ChannelConfig) -> Error {
 /// network does not).
 pub fn init(config: &Config) -> Result<FlowDoctor> {
     let store = open_store(config)?;
-    let channels = notifiers(config)?;
-    check_notifiers(&channels)?;
+    let stages = stages(config)?;
+    check_notifiers(&stages.channels)?;
     let mut builder = FlowDoctor::builder(config.flow_name.clone())
         .config(config)
         .store(store);
-    for (notifier, route) in channels {
+    for (notifier, route) in stages.channels {
         builder = builder.notifier_with_route(notifier, route);
     }
     #[cfg(feature = "diagnosis")]
-    if let Some(d) = flow_doctor_diagnosis::from_config(config)? {
+    if let Some(d) = stages.diagnoser {
         builder = builder.diagnoser(d);
     }
+    #[cfg(feature = "remediation")]
+    if let Some(r) = stages.remediator {
+        builder = builder.remediator(r);
+    }
+    builder.build()
+}
+
+/// Builds every stage `config` describes, as [`init`] does, without
+/// opening the store, starting the engine or contacting any service. The
+/// configuration problems only a stage finds fail here: a playbook's or
+/// pattern file's regex, a missing playbook or pattern file, a lockout's
+/// time zone, a webhook header, an LLM key. `flow-doctor config check`
+/// runs it.
+pub fn check(config: &Config) -> Result<()> {
+    stages(config).map(drop)
+}
+
+/// The stages of a configuration, built.
+struct Stages {
+    channels: Vec<(Arc<dyn Notifier>, Route)>,
+    #[cfg(feature = "diagnosis")]
+    diagnoser: Option<Arc<dyn flow_doctor_core::Diagnoser>>,
+    #[cfg(feature = "remediation")]
+    remediator: Option<Arc<dyn flow_doctor_core::Remediator>>,
+}
+
+fn stages(config: &Config) -> Result<Stages> {
+    let channels = notifiers(config)?;
     #[cfg(not(feature = "diagnosis"))]
     if config.diagnosis.provider != flow_doctor_core::config::LlmProvider::None {
         return Err(Error::config(
             "diagnosis",
             "`diagnosis.provider` needs the `diagnosis` cargo feature of flow-doctor",
         ));
-    }
-    #[cfg(feature = "remediation")]
-    if let Some(r) = flow_doctor_remediation::from_config(config)? {
-        builder = builder.remediator(r);
     }
     #[cfg(not(feature = "remediation"))]
     if config.remediation.enabled {
@@ -144,7 +175,13 @@ pub fn init(config: &Config) -> Result<FlowDoctor> {
             "`remediation.enabled` needs the `remediation` cargo feature of flow-doctor",
         ));
     }
-    builder.build()
+    Ok(Stages {
+        channels,
+        #[cfg(feature = "diagnosis")]
+        diagnoser: flow_doctor_diagnosis::from_config(config)?,
+        #[cfg(feature = "remediation")]
+        remediator: flow_doctor_remediation::from_config(config)?,
+    })
 }
 
 /// Runs every notifier's start-up check on a private runtime (so `init`

@@ -81,7 +81,7 @@
 pub use flow_doctor_core::*;
 
 mod init;
-pub use init::{init, notifiers, open_store};
+pub use init::{check, init, notifiers, open_store};
 
 /// Capture from `tracing` (feature `tracing`): `flow_doctor::tracing::layer(&fd)`.
 #[cfg(feature = "tracing")]

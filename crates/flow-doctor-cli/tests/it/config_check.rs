@@ -162,3 +162,47 @@ fn a_missing_explicit_file_is_an_error() {
         text(&out.stderr)
     );
 }
+
+/// What only a stage can check fails `config check` as it would fail
+/// `run`: the file is named, then the component, the key and the problem.
+#[test]
+fn problems_only_a_stage_finds_fail_the_check_as_they_would_fail_run() {
+    let cases = [
+        (
+            "flow_name: etl\nremediation:\n  enabled: true\n  playbooks:\n    - name: restart\n      category: INFRA\n      message_regex: \"Connection (refused\"\n      action:\n        type: run_command\n        commands: [\"true\"]\n",
+            "remediation.playbooks[0].message_regex: playbook `restart`: invalid regex `Connection (refused`: unclosed group",
+        ),
+        (
+            "flow_name: etl\ndiagnosis:\n  enabled: true\n  provider: none\n  patterns: [missing-patterns.yaml]\n",
+            "cannot read pattern file",
+        ),
+        (
+            "flow_name: etl\nnotify:\n  - type: webhook\n    url: http://127.0.0.1:9/hook\n    headers: {X-Team: \"a\\nb\"}\n",
+            "`notify[0]`: `headers.X-Team`: the value is not a valid header value",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flow-doctor.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let out = flow_doctor(dir.path(), &["config", "check"], &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{yaml}\n{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{}: ", file.display())),
+            "names the file: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(out.stdout.is_empty(), "nothing printed as valid");
+        // `run` refuses it the same way, before running anything.
+        let run = flow_doctor(dir.path(), &["run", "--", "sh", "-c", "touch ran"], &[]);
+        assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+        assert!(
+            text(&run.stderr).contains(expected),
+            "{}",
+            text(&run.stderr)
+        );
+        assert!(!dir.path().join("ran").exists());
+    }
+}

@@ -329,7 +329,10 @@ impl Config {
                 Ok(_) => {}
                 Err(e) => p.push(
                     format!("{key}.regex"),
-                    format!("invalid regular expression: {}", first_line(&e.to_string())),
+                    format!(
+                        "invalid regular expression: {}",
+                        crate::error::regex_gist(&e.to_string())
+                    ),
                     "fix the expression (Rust `regex` syntax; no look-around or backreferences)",
                 ),
             }
@@ -857,20 +860,6 @@ fn or_list(vars: &[&str]) -> String {
         [one] => (*one).to_owned(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
-}
-
-fn first_line(s: &str) -> String {
-    // `regex` errors span several lines with a caret diagram; keep the gist.
-    s.lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with("error:"))
-        .map(|l| {
-            l.trim_start()
-                .trim_start_matches("error:")
-                .trim()
-                .to_owned()
-        })
-        .unwrap_or_else(|| s.lines().next().unwrap_or_default().to_owned())
 }
 
 #[derive(Default)]

@@ -147,9 +147,12 @@ impl CompiledPattern {
             return Err(fail("`root_cause` is empty".into()));
         }
         let regex = match &spec.message_regex {
-            Some(re) => {
-                Some(Regex::new(re).map_err(|e| fail(format!("invalid `message_regex`: {e}")))?)
-            }
+            Some(re) => Some(Regex::new(re).map_err(|e| {
+                fail(format!(
+                    "invalid `message_regex` `{re}`: {}",
+                    flow_doctor_core::error::regex_gist(&e.to_string())
+                ))
+            })?),
             None => None,
         };
         let error_types: Vec<String> = spec
