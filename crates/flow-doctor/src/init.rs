@@ -144,10 +144,15 @@ pub fn init(config: &Config) -> Result<FlowDoctor> {
 /// opening the store, starting the engine or contacting any service. The
 /// configuration problems only a stage finds fail here: a playbook's or
 /// pattern file's regex, a missing playbook or pattern file, a lockout's
-/// time zone, a webhook header, an LLM key. `flow-doctor config check`
-/// runs it.
+/// time zone, a webhook header, an LLM key, and (feature `fix`) an
+/// `auto_fix.scope` glob. `flow-doctor config check` runs it.
 pub fn check(config: &Config) -> Result<()> {
-    stages(config).map(drop)
+    stages(config)?;
+    // The fix pipeline is not an engine stage, but its scope globs are
+    // configuration too: a bad one would only show at `generate-fix`.
+    #[cfg(feature = "fix")]
+    flow_doctor_fix::ScopeGuard::from_config(&config.auto_fix)?;
+    Ok(())
 }
 
 /// The stages of a configuration, built.

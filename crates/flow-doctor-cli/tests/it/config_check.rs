@@ -205,4 +205,20 @@ fn problems_only_a_stage_finds_fail_the_check_as_they_would_fail_run() {
         );
         assert!(!dir.path().join("ran").exists());
     }
+    // The fix pipeline's scope globs are checked too (otherwise only
+    // `generate-fix` would find them).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flow-doctor.yaml");
+    std::fs::write(
+        &file,
+        "flow_name: etl\nauto_fix:\n  scope:\n    allow: ['src/[']\n",
+    )
+    .unwrap();
+    let out = flow_doctor(dir.path(), &["config", "check"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`auto_fix.scope.allow[0]` `src/[`"),
+        "{stderr}"
+    );
 }

@@ -694,6 +694,7 @@ remediation:
       days: [mon-fri, funday]
 auto_fix:
   enabled: true
+  max_daily_cost_usd: -5
   scope:
     allow: ['']
 notify:
@@ -708,8 +709,13 @@ notify:
   - type: telegram
     bot_token: t
     chat_id: 'x y'
+    timeout: 0s
   - type: console
     notify_on: []
+  - type: github
+    repo: acme/etl
+    token: t
+    timeout: 0s
 ";
     let err = yaml_err(text);
     for key in [
@@ -729,13 +735,16 @@ notify:
         "remediation.lockouts[0].days[1]",
         "auto_fix.test_command",
         "auto_fix.scope.allow[0]",
+        "auto_fix.max_daily_cost_usd",
         "notify[0].smtp_host",
         "notify[0].from",
         "notify[0].to",
         "notify[1].url",
         "notify[1].headers",
         "notify[2].chat_id",
+        "notify[2].timeout",
         "notify[3].notify_on",
+        "notify[4].timeout",
     ] {
         let p = problem(&err, key);
         assert!(p.line.is_some(), "no line for {p}");
@@ -745,7 +754,7 @@ notify:
         problem(&err, "remediation.lockouts[0].start").line,
         Some(17)
     );
-    assert_eq!(problem(&err, "notify[1].url").line, Some(30));
+    assert_eq!(problem(&err, "notify[1].url").line, Some(31));
     let lines: Vec<_> = err.problems().map(|p| p.line.unwrap_or(0)).collect();
     assert!(
         lines.windows(2).all(|w| w[0] <= w[1]),

@@ -256,6 +256,7 @@ impl Config {
         let a = &self.auto_fix;
         threshold(p, "auto_fix.confidence_threshold", a.confidence_threshold);
         positive(p, "auto_fix.test_timeout", a.test_timeout);
+        non_negative(p, "auto_fix.max_daily_cost_usd", a.max_daily_cost_usd);
         if a.max_diff_lines == 0 {
             p.push(
                 "auto_fix.max_diff_lines",
@@ -449,6 +450,9 @@ fn check_route(p: &mut Problems, key: &str, route: &RouteConfig) {
 }
 
 fn check_github(p: &mut Problems, key: &str, c: &GithubChannelConfig) {
+    if let Some(t) = c.timeout {
+        positive(p, &format!("{key}.timeout"), t);
+    }
     match c.repo.as_deref() {
         Some(repo) if !repo.is_empty() => check_repo(p, &format!("{key}.repo"), repo),
         _ => p.push(
@@ -571,6 +575,9 @@ fn check_email(p: &mut Problems, key: &str, c: &EmailConfig) {
 }
 
 fn check_telegram(p: &mut Problems, key: &str, c: &TelegramConfig) {
+    if let Some(t) = c.timeout {
+        positive(p, &format!("{key}.timeout"), t);
+    }
     if missing(&c.bot_token) {
         p.push(
             format!("{key}.bot_token"),
