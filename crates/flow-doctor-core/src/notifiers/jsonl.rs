@@ -62,8 +62,61 @@ impl Notifier for JsonlNotifier {
         })
         .await
         .map_err(|e| Error::permanent("jsonl", e))?;
-        written.map_err(|e| Error::transient("jsonl", e))?;
+        written.map_err(|e| self.write_error(e))?;
         Ok(Delivery::delivered().with_detail(format!("appended to {}", self.path.display())))
+    }
+
+    /// Fails at start-up when the file can never be written: it is a
+    /// directory, or a parent on its path is a file.
+    async fn check(&self) -> Result<()> {
+        if self.path.is_dir() {
+            return Err(Error::config(
+                "jsonl",
+                format!(
+                    "`{}` is a directory; set `path` to a file, e.g. `{}`",
+                    self.path.display(),
+                    self.path.join("flow_doctor.jsonl").display()
+                ),
+            ));
+        }
+        let mut dir = self.path.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            if d.exists() {
+                if !d.is_dir() {
+                    return Err(Error::config(
+                        "jsonl",
+                        format!(
+                            "cannot write `{}`: `{}` is a file, not a directory; set `path` to a file in a directory",
+                            self.path.display(),
+                            d.display()
+                        ),
+                    ));
+                }
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(())
+    }
+}
+
+impl JsonlNotifier {
+    /// A failed append: permanent when retrying cannot help (permissions,
+    /// a file where a directory should be, a read-only file system),
+    /// transient otherwise (a full disk may be cleaned up).
+    fn write_error(&self, e: std::io::Error) -> Error {
+        use std::io::ErrorKind as K;
+        let message = format!("cannot append to `{}`: {e}", self.path.display());
+        match e.kind() {
+            K::PermissionDenied
+            | K::AlreadyExists
+            | K::NotADirectory
+            | K::IsADirectory
+            | K::ReadOnlyFilesystem
+            | K::InvalidInput
+            | K::InvalidFilename => Error::permanent("jsonl", message),
+            _ => Error::transient("jsonl", message),
+        }
     }
 }
 
@@ -72,6 +125,39 @@ mod tests {
     use super::*;
     use crate::model::{Report, ReportKind, Severity};
     use crate::notify::Incident;
+
+    fn incident() -> Notification {
+        Notification::Incident(Incident {
+            report: Report::new("etl", Severity::Error, ReportKind::Error, "boom"),
+            diagnosis: None,
+            recurrence: None,
+            links: vec![],
+        })
+    }
+
+    /// A file where a directory should be can never be written: the
+    /// start-up check fails naming both, and a delivery is a permanent
+    /// failure (no retries), not a transient one.
+    #[tokio::test]
+    async fn a_path_under_a_file_fails_the_check_and_is_permanent() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("afile"), "x").unwrap();
+        let n = JsonlNotifier::new(dir.path().join("afile/out.jsonl"));
+        let err = n.check().await.unwrap_err().to_string();
+        assert!(err.contains("is a file, not a directory"), "{err}");
+        assert!(err.contains("afile/out.jsonl"), "{err}");
+        let err = n.notify(&incident()).await.unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        assert!(err.chain_string().contains("cannot append to"), "{err}");
+
+        let n = JsonlNotifier::new(dir.path());
+        let err = n.check().await.unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        // A path whose directories do not exist yet is fine: they are made.
+        let n = JsonlNotifier::new(dir.path().join("new/dir/out.jsonl"));
+        n.check().await.unwrap();
+        n.notify(&incident()).await.unwrap();
+    }
 
     #[tokio::test]
     async fn appends_one_json_document_per_line() {
