@@ -790,7 +790,9 @@ impl Pipeline {
             flow: report.flow.clone(),
             signature: report.signature.clone(),
             kind,
-            reason,
+            // A delivery failure's reason quotes the remote's answer, which
+            // is not ours to trust.
+            reason: self.scrubber.scrub(&reason).into_owned(),
             channels,
             at: self.clock.now(),
         }

@@ -1325,3 +1325,39 @@ fn remediation_action_data_is_scrubbed_with_the_configured_rules() {
         assert!(text.contains("[REDACTED:acme_key]"), "{text}");
     }
 }
+
+/// A remote error can echo what it was sent; the recorded decision's
+/// reason (stored, printed by `run`) is scrubbed like everything else.
+#[test]
+fn a_delivery_failure_reason_quoting_a_secret_is_scrubbed() {
+    let store = Arc::new(MemoryStore::new());
+    let echo = RecordingNotifier::named("echo").failing_with([Error::permanent(
+        "echo",
+        "400 bad request: invalid header Authorization: Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+    )]);
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .retry_policy(fast_retry())
+        .notifier(Arc::new(echo))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&MissingColumn));
+    assert!(fd.flush(WAIT));
+    assert_eq!(o.decision, DecisionKind::DeliveryFailed, "{o:?}");
+    assert!(!o.reason.contains("ghp_abcdef"), "{}", o.reason);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let decisions = rt
+        .block_on(store.decisions(&DecisionQuery::default()))
+        .unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert!(
+        decisions[0].reason.contains("400 bad request"),
+        "{}",
+        decisions[0].reason
+    );
+    assert!(
+        !decisions[0].reason.contains("ghp_abcdef"),
+        "{}",
+        decisions[0].reason
+    );
+}
