@@ -1,5 +1,9 @@
 //! `flow-doctor fingerprint [--json] [FILE]`: parse failure text (a file, or
 //! stdin) and print its error type, message, frames and signature.
+//!
+//! The text is scrubbed first (built-in rules), as the engine scrubs a
+//! report before it parses and fingerprints it: nothing secret is printed,
+//! and the signature is the one the engine gives the same text.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -34,8 +38,15 @@ pub(crate) fn run(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
             buf
         }
     };
+    let scrubber = flow_doctor::Scrubber::new();
     let text = String::from_utf8_lossy(&bytes);
-    let failure = parse(&text);
+    let mut failure = parse(&scrubber.scrub(&text));
+    // What parsing decodes (JSON escapes) is scrubbed again, as in the
+    // engine.
+    scrubber.scrub_string(&mut failure.message);
+    for link in &mut failure.chain {
+        scrubber.scrub_string(link);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&to_json(&failure))?);
     } else {

@@ -108,3 +108,26 @@ fn a_missing_file_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Secrets in the text are scrubbed before anything is printed, and two
+/// failures differing only in the secret get one signature, as in the
+/// engine (which fingerprints the scrubbed report).
+#[test]
+fn secrets_are_never_printed_and_do_not_change_the_signature() {
+    let text = |password: &str| {
+        format!(
+            "Traceback (most recent call last):\n  File \"/app/etl/load.py\", line 12, in connect\n    conn = psycopg2.connect(dsn)\npsycopg2.OperationalError: connection to postgresql://etl:{password}@db:5432/x failed\n"
+        )
+    };
+    let first = flow_doctor(&["fingerprint", "--json"], &text("hunter2secret"));
+    assert!(first.status.success(), "{}", crate::text(&first.stderr));
+    let shown = crate::text(&first.stdout);
+    assert!(!shown.contains("hunter2secret"), "{shown}");
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert!(v["message"].as_str().unwrap().contains("REDACTED"), "{v}");
+    let second = flow_doctor(&["fingerprint", "--json"], &text("0therPassw0rd"));
+    let w: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(v["signature"], w["signature"]);
+    let human = flow_doctor(&["fingerprint"], &text("hunter2secret"));
+    assert!(!crate::text(&human.stdout).contains("hunter2secret"));
+}
