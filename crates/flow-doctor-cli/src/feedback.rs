@@ -57,18 +57,23 @@ pub(crate) fn run(args: FeedbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn feedback(args: FeedbackArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, store) = crate::diagnose::open(args.config.as_deref())?;
+    // A person's text is stored, learned and quoted in later diagnoses:
+    // scrubbed like everything else that is kept.
+    let scrubber =
+        flow_doctor::Scrubber::from_config(&cfg.scrub).context("invalid `scrub` configuration")?;
+    let scrub = |text: String| scrubber.scrub(&text).into_owned();
     let verdict = match (args.confirm, args.reject, args.category, args.root_cause) {
         (true, _, _, _) => Verdict::Confirmed,
         (_, true, _, _) => Verdict::Rejected,
         (_, _, Some(category), Some(root_cause)) => Verdict::Corrected {
             category,
-            root_cause,
+            root_cause: scrub(root_cause),
         },
         _ => anyhow::bail!("give --confirm, --reject, or --category with --root-cause"),
     };
-    let (_cfg, store) = crate::diagnose::open(args.config.as_deref())?;
     let id = Id::from_string(args.id.trim());
-    let fb = apply_feedback(store.as_ref(), &id, verdict, args.note).await?;
+    let fb = apply_feedback(store.as_ref(), &id, verdict, args.note.map(scrub)).await?;
     let learned = match &fb.verdict {
         Verdict::Rejected => String::new(),
         _ if fb.signature.is_empty() => String::new(),

@@ -174,7 +174,9 @@ fn feedback_confirms_and_teaches_the_store() {
             "--category",
             "CONFIG",
             "--root-cause",
-            "expired bank token",
+            "expired bank token ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+            "--note",
+            "rotated; old password=hunter2secret",
         ],
         None,
     );
@@ -188,6 +190,18 @@ fn feedback_confirms_and_teaches_the_store() {
         .unwrap()
         .unwrap();
     assert_eq!(learned.category, Category::Config);
+    // What a person typed is scrubbed before it is kept or learned.
+    assert!(
+        learned.root_cause.starts_with("expired bank token"),
+        "{}",
+        learned.root_cause
+    );
+    let file = String::from_utf8_lossy(&std::fs::read(&db).unwrap()).into_owned()
+        + &String::from_utf8_lossy(
+            &std::fs::read(dir.path().join("fd.db-wal")).unwrap_or_default(),
+        );
+    assert!(!file.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"));
+    assert!(!file.contains("hunter2secret"));
 
     // A verdict is required; an unknown id is a clear error.
     let out = flow_doctor(dir.path(), &["feedback", id.as_str()], None);
