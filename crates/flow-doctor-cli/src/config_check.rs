@@ -66,7 +66,10 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             config.to_yaml()?
         )
     };
-    let text = flow_doctor::Scrubber::new().scrub(&text).into_owned();
+    // The configured rules too: a user's own secret shapes.
+    let scrubber = flow_doctor::Scrubber::from_config(&config.scrub)
+        .unwrap_or_else(|_| flow_doctor::Scrubber::new());
+    let text = scrubber.scrub(&text).into_owned();
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("cannot write to stdout")?;

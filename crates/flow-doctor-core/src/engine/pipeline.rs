@@ -368,6 +368,9 @@ impl Pipeline {
         for h in &mut d.alternative_hypotheses {
             *h = self.scrubber.scrub(h).into_owned();
         }
+        for f in &mut d.affected_files {
+            self.scrubber.scrub_string(f);
+        }
     }
 
     async fn note_diagnosis_error(&self, report: &mut Report, reason: &str) {

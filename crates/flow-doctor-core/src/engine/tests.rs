@@ -1361,3 +1361,44 @@ fn a_delivery_failure_reason_quoting_a_secret_is_scrubbed() {
         decisions[0].reason
     );
 }
+
+/// A diagnosis comes back from an LLM: every text in it is scrubbed before
+/// it is stored or sent, the file list included.
+#[test]
+fn every_text_of_a_diagnosis_is_scrubbed() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::new();
+    const TOKEN: &str = "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB";
+    let mut d = Diagnosis::new(Category::Config, format!("the token {TOKEN} expired"), 0.9);
+    d.remediation = format!("rotate {TOKEN}");
+    d.reasoning = Some(format!("401 for {TOKEN}"));
+    d.alternative_hypotheses = vec![format!("{TOKEN} revoked")];
+    d.affected_files = vec![
+        "etl/load.py".into(),
+        format!("https://x-access-token:{TOKEN}@github.com/acme/etl.git"),
+    ];
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .diagnoser(Arc::new(ScriptedDiagnoser::answer(d)))
+        .notifier(Arc::new(notifier.clone()))
+        .build()
+        .unwrap();
+    let o = outcome(&fd.report(&MissingColumn));
+    assert!(fd.flush(WAIT));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = rt
+        .block_on(store.get_diagnosis(&o.report_id))
+        .unwrap()
+        .unwrap();
+    let sent = serde_json::to_string(&notifier.take()).unwrap();
+    let kept = serde_json::to_string(&stored).unwrap();
+    for text in [&kept, &sent] {
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    assert_eq!(stored.affected_files[0], "etl/load.py");
+    assert!(
+        stored.affected_files[1].contains("REDACTED"),
+        "{:?}",
+        stored.affected_files
+    );
+}
