@@ -277,7 +277,10 @@ fn describe(u: &Unexpected<'_>) -> String {
 fn describe_expected(exp: &dyn Expected) -> String {
     let text = exp.to_string();
     match text.as_str() {
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer".to_owned(),
+        // Small types say their range: `70000` for a port is not "negative".
+        "u8" => "an integer from 0 to 255".to_owned(),
+        "u16" => "an integer from 0 to 65535".to_owned(),
+        "u32" | "u64" | "u128" | "usize" => "a non-negative integer".to_owned(),
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer".to_owned(),
         "f32" | "f64" => "a number".to_owned(),
         "a sequence" => "a list".to_owned(),

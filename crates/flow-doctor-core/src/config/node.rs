@@ -74,9 +74,18 @@ fn parse_yaml(text: &str) -> Result<Node, ConfigError> {
         if let Some(cut) = message.rfind(" at line ") {
             message.truncate(cut);
         }
-        let mut err = ConfigError::new(format!("invalid YAML: {message}")).with_fix(
-            "check indentation and quoting; quote values that contain `: `, ` #`, `[` or `{`",
-        );
+        let mut err = match message.strip_prefix("duplicate mapping key: ") {
+            // The parser's own advice ("set DuplicateKeyPolicy...") is
+            // for programmers, not for the person editing the file.
+            Some(rest) => {
+                let key = rest.split(',').next().unwrap_or(rest).trim();
+                ConfigError::new(format!("`{key}` is set twice in the same mapping"))
+                    .with_fix("keep one of the two (the later one is not used)")
+            }
+            None => ConfigError::new(format!("invalid YAML: {message}")).with_fix(
+                "check indentation and quoting; quote values that contain `: `, ` #`, `[` or `{`",
+            ),
+        };
         if let Some(loc) = e.location()
             && loc.line() > 0
         {

@@ -799,7 +799,7 @@ fn yaml_syntax_errors_have_lines() {
     assert!(err.message.starts_with("invalid YAML"), "{err}");
     assert!(err.line.is_some_and(|l| l >= 2), "{err}");
     let err = yaml_err("flow_name: etl\nflow_name: again\n");
-    assert!(err.message.contains("duplicate"), "{err}");
+    assert!(err.message.contains("`flow_name` is set twice"), "{err}");
     assert_eq!(err.line, Some(2));
 }
 
@@ -1212,4 +1212,26 @@ fn a_relative_directory_and_file_resolve_to_the_file_once() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_port_out_of_range_and_a_duplicate_key_say_what_is_wrong() {
+    let err = yaml_err(
+        "flow_name: etl\nnotify:\n  - type: email\n    smtp_host: mail.example.com\n    smtp_port: 70000\n    from: a@example.com\n    to: [b@example.com]\n",
+    );
+    let p = problem(&err, "notify[0].smtp_port");
+    assert_eq!(p.line, Some(5));
+    assert!(
+        p.message.contains("expected an integer from 0 to 65535"),
+        "{p}"
+    );
+
+    let err = yaml_err("flow_name: etl\nrepo: acme/etl\nflow_name: other\n");
+    let text = err.to_string();
+    assert!(
+        text.contains("`flow_name` is set twice in the same mapping"),
+        "{text}"
+    );
+    assert!(!text.contains("DuplicateKeyPolicy"), "{text}");
+    assert!(text.contains("keep one of the two"), "{text}");
 }
