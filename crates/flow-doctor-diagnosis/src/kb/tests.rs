@@ -273,6 +273,24 @@ fn missing_files_are_data_or_config_by_path() {
     }
 }
 
+/// Asserts that `error_type: message` matches `pattern` with `category`.
+fn assert_match(
+    kb: &KnowledgeBase,
+    error_type: &str,
+    message: &str,
+    pattern: &str,
+    category: Category,
+) {
+    let hit = kb
+        .match_report(&report(Some(error_type), message))
+        .unwrap_or_else(|| panic!("no match for {message}"));
+    assert_eq!(
+        (hit.pattern.as_str(), hit.diagnosis.category),
+        (pattern, category),
+        "{message}"
+    );
+}
+
 #[test]
 fn python_eof_errors_are_not_network_drops() {
     let kb = KnowledgeBase::new().unwrap();
@@ -284,12 +302,7 @@ fn python_eof_errors_are_not_network_drops() {
         ),
         ("Ran out of input", "pickle-empty-python", Category::Data),
     ] {
-        let hit = kb.match_report(&report(Some("EOFError"), message)).unwrap();
-        assert_eq!(
-            (hit.pattern.as_str(), hit.diagnosis.category),
-            (pattern, category),
-            "{message}"
-        );
+        assert_match(&kb, "EOFError", message, pattern, category);
     }
     // A TLS connection cut short is still a transient drop.
     let hit = kb
@@ -365,14 +378,7 @@ fn http_statuses_follow_the_documented_categories() {
             Category::Transient,
         ),
     ] {
-        let hit = kb
-            .match_report(&report(Some(error_type), message))
-            .unwrap_or_else(|| panic!("no match for {message}"));
-        assert_eq!(
-            (hit.pattern.as_str(), hit.diagnosis.category),
-            (pattern, category),
-            "{message}"
-        );
+        assert_match(&kb, error_type, message, pattern, category);
     }
     let hit = kb
         .match_report(&report(
