@@ -74,6 +74,23 @@ impl Error {
         }
     }
 
+    /// A retryable failure of `component` whose remote side said when to
+    /// try again (a 503 with `Retry-After`): retries wait that long, as
+    /// they do for a rate limit, and the recorded reason keeps the cause.
+    pub fn transient_after(
+        component: &'static str,
+        source: impl Into<BoxError>,
+        retry_after: Duration,
+    ) -> Self {
+        Self::Transient {
+            component,
+            source: Box::new(RetryLater {
+                retry_after,
+                cause: source.into(),
+            }),
+        }
+    }
+
     /// A non-retryable failure of `component`.
     pub fn permanent(component: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Permanent {
@@ -99,6 +116,9 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::Transient { source, .. } => source
+                .downcast_ref::<RetryLater>()
+                .map(|later| later.retry_after),
             _ => None,
         }
     }
@@ -108,6 +128,27 @@ impl Error {
         error_chain_string(self)
     }
 }
+
+/// The cause of a [`Error::transient_after`]: the remote's answer and how
+/// long it asked us to wait.
+#[derive(Debug)]
+struct RetryLater {
+    retry_after: Duration,
+    cause: BoxError,
+}
+
+impl std::fmt::Display for RetryLater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (asked to retry after {})",
+            error_chain_string(self.cause.as_ref()),
+            crate::config::HumanDuration(self.retry_after)
+        )
+    }
+}
+
+impl std::error::Error for RetryLater {}
 
 /// The gist of a `regex` error for a one-line message: its `error:` line
 /// (`unclosed group`) rather than the multi-line caret diagram.

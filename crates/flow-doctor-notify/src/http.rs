@@ -69,7 +69,8 @@ pub(crate) fn transport_error(component: &'static str, err: reqwest::Error) -> E
 }
 
 /// Maps a non-success answer: 429 → rate limited (with `Retry-After`),
-/// 408 and 5xx → transient, anything else → permanent.
+/// 408 and 5xx → transient (waiting as `Retry-After` says, when it is
+/// sent), anything else → permanent.
 pub(crate) fn status_error(
     component: &'static str,
     service: &'static str,
@@ -81,7 +82,11 @@ pub(crate) fn status_error(
     }
     let source = RemoteError::new(service, status.as_u16(), &answer.body);
     if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
-        Error::transient(component, source)
+        // RFC 9110: a 503 (or any answer) may say when to come back.
+        match retry_after(&answer.headers) {
+            Some(wait) => Error::transient_after(component, source, wait),
+            None => Error::transient(component, source),
+        }
     } else {
         Error::permanent(component, source)
     }

@@ -126,7 +126,9 @@ pub fn message(n: &Notification) -> Value {
         Notification::Success(r) => success_blocks(r),
         _ => vec![section(&escape(&n.title()))],
     };
-    json!({ "text": truncate_end(&n.title(), SECTION_MAX), "blocks": blocks })
+    // The fallback text (notifications, screen readers) is mrkdwn too:
+    // `<!channel>` or a link in a failure message must stay text.
+    json!({ "text": truncate_end(&escape(&n.title()), SECTION_MAX), "blocks": blocks })
 }
 
 /// The emoji shown for a severity.
@@ -358,7 +360,9 @@ mod tests {
     #[test]
     fn incident_message_has_emoji_fallback_link_and_escapes() {
         let m = message(&Notification::Incident(incident()));
-        assert_eq!(m["text"], "[etl] ValueError: a < b & c");
+        // The fallback text is mrkdwn too: escaped, so `<!channel>` or a
+        // link in a failure message stays text.
+        assert_eq!(m["text"], "[etl] ValueError: a &lt; b &amp; c");
         let blocks = m["blocks"].as_array().unwrap();
         assert_eq!(blocks[0]["type"], "header");
         assert!(

@@ -764,7 +764,10 @@ pub fn map_error(e: octocrab::Error) -> Error {
             }
             let remote = RemoteError::new("GitHub API", status, &source.message);
             if status >= 500 {
-                Error::transient(COMPONENT, remote)
+                match retry_after {
+                    Some(wait) => Error::transient_after(COMPONENT, remote, wait),
+                    None => Error::transient(COMPONENT, remote),
+                }
             } else {
                 Error::permanent(COMPONENT, remote)
             }

@@ -100,6 +100,12 @@ async fn unsigned_without_a_secret() {
 async fn answers_map_onto_the_retry_policy() {
     let cases = [
         (ResponseTemplate::new(503), "transient"),
+        (
+            ResponseTemplate::new(503)
+                .insert_header("retry-after", "7")
+                .set_body_string("down for maintenance"),
+            "transient_after",
+        ),
         (ResponseTemplate::new(408), "transient"),
         (ResponseTemplate::new(404), "permanent"),
         (ResponseTemplate::new(401), "permanent"),
@@ -119,14 +125,25 @@ async fn answers_map_onto_the_retry_policy() {
             .await
             .unwrap_err();
         let got = match &err {
+            Error::Transient { .. } if err.retry_after().is_some() => "transient_after",
             Error::Transient { .. } => "transient",
             Error::Permanent { .. } => "permanent",
             Error::RateLimited { .. } => "rate_limited",
             _ => "other",
         };
         assert_eq!(got, want, "{err:?}");
-        if want == "rate_limited" {
-            assert_eq!(err.retry_after(), Some(Duration::from_secs(12)));
+        match want {
+            "rate_limited" => assert_eq!(err.retry_after(), Some(Duration::from_secs(12))),
+            // The wait is honoured and the cause kept in the reason.
+            "transient_after" => {
+                assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+                let reason = err.chain_string();
+                assert!(reason.contains("503"), "{reason}");
+                assert!(reason.contains("down for maintenance"), "{reason}");
+                assert!(reason.contains("asked to retry after 7s"), "{reason}");
+            }
+            "transient" => assert_eq!(err.retry_after(), None),
+            _ => {}
         }
         assert!(
             !err.chain_string().contains("SEKRIT"),
