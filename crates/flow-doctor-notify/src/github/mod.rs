@@ -484,8 +484,40 @@ impl GithubNotifier {
             labels.push(DIGEST_LABEL.to_string());
         }
         let title = format!("flow-doctor digest {}", d.generated_at.format("%Y-%m-%d"));
+        let marker = digest_marker(d);
+        // A retry after a create that timed out, or a second send of the
+        // same entries, finds the issue filed before instead of filing it
+        // again.
+        if let Some(marker) = &marker {
+            for page in 1..=MAX_PAGES {
+                let issues = api
+                    .list_open(Some(DIGEST_LABEL), page)
+                    .await
+                    .map_err(map_error)?;
+                let full_page = issues.len() >= PER_PAGE;
+                if let Some(issue) = issues.into_iter().find(|i| {
+                    i.body
+                        .as_deref()
+                        .is_some_and(|b| b.contains(marker.as_str()))
+                }) {
+                    return Ok(Delivery::delivered()
+                        .with_url(issue.html_url)
+                        .with_external_id(issue.number.to_string())
+                        .with_detail(format!("already filed as digest #{}", issue.number)));
+                }
+                if !full_page {
+                    break;
+                }
+            }
+        }
+        let mut body = digest_body(d);
+        if let Some(marker) = &marker {
+            body.push_str("\n\n");
+            body.push_str(marker);
+            body.push('\n');
+        }
         let issue = api
-            .create_issue(&title, &digest_body(d), &labels, &[])
+            .create_issue(&title, &body, &labels, &[])
             .await
             .map_err(map_error)?;
         Ok(Delivery::delivered()
@@ -636,6 +668,25 @@ struct Api {
 }
 
 type ApiResult<T> = std::result::Result<T, octocrab::Error>;
+
+/// The hidden line identifying a digest by the entries it covers (FNV-1a
+/// over their ids: stable across runs and versions), or `None` for a
+/// digest built without entries.
+fn digest_marker(d: &Digest) -> Option<String> {
+    if d.entry_ids.is_empty() {
+        return None;
+    }
+    let mut ids: Vec<&str> = d.entry_ids.iter().map(|id| id.as_str()).collect();
+    ids.sort_unstable();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in ids {
+        for byte in id.bytes().chain(std::iter::once(b'\n')) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    Some(format!("<!-- flow-doctor-digest: {hash:016x} -->"))
+}
 
 impl Api {
     async fn get_issue(&self, number: u64) -> ApiResult<ApiIssue> {

@@ -573,3 +573,48 @@ async fn digest_is_filed_as_a_dated_issue_and_success_is_skipped() {
     assert!(ok.detail.unwrap().starts_with("skipped"));
     assert_eq!(gh.real_issues().len(), 1);
 }
+
+/// A digest is filed once per set of entries: sending the same entries
+/// again (a retry after a timed-out create, a second `digest --send`) finds
+/// the issue filed before; other entries make a new issue.
+#[tokio::test]
+async fn the_same_digest_sent_twice_is_filed_once() {
+    let gh = FakeGithub::start(TOKEN).await;
+    let n = notifier(&gh.uri(), TOKEN, false);
+    let now = chrono::Utc::now();
+    let digest = |ids: &[&str]| Digest {
+        generated_at: now,
+        since: None,
+        flows: vec![FlowDigest {
+            flow: "etl".into(),
+            total: ids.len() as u64,
+            by_decision: [("rate_limited".to_string(), ids.len() as u64)]
+                .into_iter()
+                .collect(),
+            signatures: vec![],
+        }],
+        entry_ids: ids
+            .iter()
+            .map(|i| flow_doctor_core::Id::from_string(*i))
+            .collect(),
+    };
+    let first = n
+        .notify(&Notification::Digest(digest(&["e1", "e2"])))
+        .await
+        .unwrap();
+    assert_eq!(first.detail.as_deref(), Some("filed digest #1"));
+    // The same entries, in another order.
+    let again = n
+        .notify(&Notification::Digest(digest(&["e2", "e1"])))
+        .await
+        .unwrap();
+    assert_eq!(again.detail.as_deref(), Some("already filed as digest #1"));
+    assert_eq!(again.url, first.url);
+    assert_eq!(gh.real_issues().len(), 1);
+    let other = n
+        .notify(&Notification::Digest(digest(&["e3"])))
+        .await
+        .unwrap();
+    assert_eq!(other.detail.as_deref(), Some("filed digest #2"));
+    assert_eq!(gh.real_issues().len(), 2);
+}
