@@ -8,10 +8,12 @@
 //! - `--send` delivers it to every network channel of `notify:` whose
 //!   `digest` key is not `false` (console and JSON-lines channels are
 //!   skipped: the digest is already on stdout), retrying a retryable failure
-//!   twice, records one `digest` action per channel and flow, and, only when
-//!   at least one channel took it, marks the entries digested so nothing is
-//!   sent twice. Exit 1 when every delivery failed (the entries stay
-//!   pending for the next run).
+//!   twice, and records one `digest` action per channel and flow listing the
+//!   entries it carried. Each channel gets the pending entries it has not
+//!   received yet (from those actions), and an entry is marked digested once
+//!   every digest channel has it: a channel that failed gets it on the next
+//!   run, and the others do not get it twice. Exit 1 when every delivery
+//!   failed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,9 +25,11 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
 use flow_doctor::config::{ChannelConfig, HumanDuration};
-use flow_doctor::digest::build_digest;
+use flow_doctor::digest::{build_digest, build_digest_of};
+use flow_doctor::store::ActionQuery;
 use flow_doctor::{
-    Action, ActionKind, ActionStatus, Config, Digest, Id, Notification, Notifier, Route, Store,
+    Action, ActionKind, ActionStatus, Config, Digest, DigestEntry, Id, Notification, Notifier,
+    Route, Store,
 };
 
 use crate::app;
@@ -85,10 +89,35 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
         );
     }
     let latest = latest_reports(store.as_ref(), &digest, since).await?;
-    let notification = Notification::Digest(digest.clone());
+    let entries: Vec<DigestEntry> = store
+        .pending_digest(since)
+        .await
+        .context("cannot read the digest queue")?
+        .into_iter()
+        .filter(|e| digest.entry_ids.contains(&e.id))
+        .collect();
+    let oldest = entries.iter().map(|e| e.at).min().unwrap_or(now);
     let mut delivered = 0;
+    let mut failed = Vec::new();
+    // Per channel, the pending entries it has received (now or before).
+    let mut received: Vec<std::collections::HashSet<Id>> = Vec::new();
     for (notifier, route) in &channels {
         let channel = route.channel_name(notifier.as_ref());
+        let mut has = sent_before(store.as_ref(), &channel, oldest).await?;
+        let todo: Vec<DigestEntry> = entries
+            .iter()
+            .filter(|e| !has.contains(&e.id))
+            .cloned()
+            .collect();
+        if todo.is_empty() {
+            eprintln!("flow-doctor: {channel} already has every entry of this digest");
+            received.push(has);
+            continue;
+        }
+        let part = build_digest_of(store.as_ref(), todo, since, now)
+            .await
+            .context("cannot read the digest queue")?;
+        let notification = Notification::Digest(part.clone());
         let started = Utc::now();
         let (result, attempts) = deliver(notifier.as_ref(), &notification).await;
         let finished = Utc::now();
@@ -110,9 +139,21 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
                     .map(|u| format!(" ({u})"))
                     .unwrap_or_default()
             ),
-            Err(_) => eprintln!("flow-doctor: digest to {channel} failed: {detail}"),
+            Err(_) => {
+                eprintln!("flow-doctor: digest to {channel} failed: {detail}");
+                failed.push(channel.to_owned());
+            }
         }
-        for f in &digest.flows {
+        if result.is_ok() {
+            has.extend(part.entry_ids.iter().cloned());
+        }
+        received.push(has);
+        for f in &part.flows {
+            let carried: Vec<&Id> = entries
+                .iter()
+                .filter(|e| e.flow == f.flow && part.entry_ids.contains(&e.id))
+                .map(|e| &e.id)
+                .collect();
             let action = Action {
                 id: Id::new(),
                 report_id: latest.get(&f.flow).cloned().unwrap_or_default(),
@@ -127,7 +168,8 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
                 data: serde_json::json!({
                     "held_back": f.total,
                     "signatures": f.signatures.len(),
-                    "entries": digest.entry_ids.len(),
+                    "entries": carried.len(),
+                    "entry_ids": carried,
                 }),
                 started_at: started,
                 finished_at: finished,
@@ -138,16 +180,53 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
                 .context("cannot record the digest action")?;
         }
     }
-    if delivered == 0 {
-        eprintln!("flow-doctor: no channel took the digest; its entries stay pending");
-        return Ok(ExitCode::FAILURE);
-    }
+    let everywhere: Vec<Id> = entries
+        .iter()
+        .filter(|e| received.iter().all(|has| has.contains(&e.id)))
+        .map(|e| e.id.clone())
+        .collect();
     let marked = store
-        .mark_digested(&digest.entry_ids, Utc::now())
+        .mark_digested(&everywhere, Utc::now())
         .await
         .context("cannot mark the digest entries")?;
     eprintln!("flow-doctor: marked {marked} digest entries as sent");
+    if !failed.is_empty() {
+        eprintln!(
+            "flow-doctor: {} entries stay pending for {}; the next `digest --send` sends them there only",
+            entries.len() - everywhere.len(),
+            failed.join(", ")
+        );
+    }
+    if delivered == 0 && !failed.is_empty() {
+        eprintln!("flow-doctor: no channel took the digest; its entries stay pending");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The digest entries `channel` received in digests sent since `since`,
+/// from the `entry_ids` of its successful digest actions.
+async fn sent_before(
+    store: &dyn Store,
+    channel: &str,
+    since: chrono::DateTime<Utc>,
+) -> anyhow::Result<std::collections::HashSet<Id>> {
+    let actions = store
+        .actions(&ActionQuery {
+            kind: Some(ActionKind::Digest),
+            target: Some(channel.to_owned()),
+            status: Some(ActionStatus::Succeeded),
+            since: Some(since),
+            ..ActionQuery::default()
+        })
+        .await
+        .context("cannot read the earlier digest deliveries")?;
+    Ok(actions
+        .iter()
+        .filter_map(|a| a.data["entry_ids"].as_array())
+        .flatten()
+        .filter_map(|v| v.as_str().map(Id::from_string))
+        .collect())
 }
 
 /// One delivery with up to [`ATTEMPTS`] tries on retryable failures.

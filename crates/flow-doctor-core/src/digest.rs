@@ -42,8 +42,19 @@ pub async fn build_digest(
     since: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Digest> {
-    let mut entries = store.pending_digest(since).await?;
+    let entries = store.pending_digest(since).await?;
+    build_digest_of(store, entries, since, now).await
+}
 
+/// Builds the digest of some of the pending entries (oldest first), as
+/// [`build_digest`] does for all of them: `digest --send` gives each
+/// channel the entries it has not received yet.
+pub async fn build_digest_of(
+    store: &dyn Store,
+    mut entries: Vec<DigestEntry>,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Digest> {
     // Fill headlines the queue did not carry from the stored report.
     let mut headlines: HashMap<ReportId, String> = HashMap::new();
     for e in entries.iter_mut().filter(|e| e.headline.trim().is_empty()) {

@@ -525,3 +525,78 @@ fn a_malformed_since_fails_naming_the_flag() {
         "the store is not even opened"
     );
 }
+
+/// One channel failing does not cost it the digest, and the channels that
+/// took it do not get it twice: GitHub takes the digest while email is
+/// down; the next `--send` mails those entries and files nothing new, and
+/// only then are the entries marked digested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_failed_gets_the_digest_next_time_and_the_others_not_twice() {
+    use crate::github_fake::FakeGithub;
+
+    const TOKEN: &str = "ghs_digestInstallationToken00000000000";
+    let github = FakeGithub::start(TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("flow-doctor.yaml");
+    let write = |smtp_port: u16| {
+        std::fs::write(
+            &config,
+            format!(
+                "flow_name: etl\nrepo: acme/etl\nstore:\n  path: {db}\n\
+                 notify:\n  - type: github\n    token: {TOKEN}\n    base_url: {uri}\n\
+                 \x20 - type: email\n    smtp_host: 127.0.0.1\n    smtp_port: {smtp_port}\n    security: none\n    \
+                 from: flow-doctor@example.com\n    to: [oncall@example.com]\n",
+                db = dir.path().join("fd.db").display(),
+                uri = github.uri(),
+            ),
+        )
+        .unwrap();
+    };
+    let store = populate(&dir.path().join("fd.db")).await;
+    let args = ["digest", "--send", "--config", config.to_str().unwrap()];
+
+    // Email is down (nothing listens on the port).
+    write(free_port());
+    let out = flow_doctor(dir.path(), &args);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "GitHub took it: {stderr}");
+    assert!(stderr.contains("digest sent to github"), "{stderr}");
+    assert!(stderr.contains("digest to email failed"), "{stderr}");
+    assert!(
+        stderr.contains("marked 0 digest entries as sent"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 entries stay pending for email"),
+        "{stderr}"
+    );
+    assert_eq!(github.real_issues().len(), 1);
+    assert_eq!(store.pending_digest(None).await.unwrap().len(), 2);
+
+    // Email is back: it gets both entries; GitHub gets nothing new.
+    let sink = SmtpSink::start(None);
+    write(sink.port);
+    let out = flow_doctor(dir.path(), &args);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("digest sent to email"), "{stderr}");
+    assert!(
+        stderr.contains("github already has every entry of this digest"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("marked 2 digest entries as sent"),
+        "{stderr}"
+    );
+    assert_eq!(sink.messages().len(), 1);
+    let raw = sink.messages()[0]["parts"].to_string();
+    assert!(raw.contains("disk full"), "{raw}");
+    assert_eq!(github.real_issues().len(), 1, "no second digest issue");
+    assert!(store.pending_digest(None).await.unwrap().is_empty());
+
+    // Nothing is left to send anywhere.
+    let out = flow_doctor(dir.path(), &args);
+    assert!(text(&out.stdout).contains("Nothing held back."));
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(github.real_issues().len(), 1);
+}
