@@ -103,7 +103,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
     let mut received: Vec<std::collections::HashSet<Id>> = Vec::new();
     for (notifier, route) in &channels {
         let channel = route.channel_name(notifier.as_ref());
-        let mut has = sent_before(store.as_ref(), &channel, oldest).await?;
+        let mut has = sent_before(store.as_ref(), channel, oldest).await?;
         let todo: Vec<DigestEntry> = entries
             .iter()
             .filter(|e| !has.contains(&e.id))
