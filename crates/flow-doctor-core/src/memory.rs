@@ -499,6 +499,18 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn release(&self, key: &str, window_start: DateTime<Utc>) -> Result<()> {
+        let mut state = self.state();
+        let window = (key.to_string(), window_start);
+        if let Some(used) = state.rate_windows.get(&window).copied()
+            && used > 0
+        {
+            let cap = self.capacity;
+            state.rate_windows.insert(window, used - 1, cap);
+        }
+        Ok(())
+    }
+
     async fn enqueue_digest(&self, entry: &DigestEntry) -> Result<()> {
         let cap = self.capacity;
         self.state()

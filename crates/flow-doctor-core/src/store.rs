@@ -314,6 +314,13 @@ pub trait Store: Send + Sync + 'static {
     async fn try_consume(&self, key: &str, window_start: DateTime<Utc>, limit: u64)
     -> Result<bool>;
 
+    /// Gives back one unit [`Store::try_consume`] granted for `key` in the
+    /// window starting at `window_start` (a notification whose every
+    /// delivery failed: a daily limit counts what people received, not
+    /// attempts). Never goes below zero; an unknown key or window is left
+    /// alone.
+    async fn release(&self, key: &str, window_start: DateTime<Utc>) -> Result<()>;
+
     /// Queues a held-back report for the digest.
     async fn enqueue_digest(&self, entry: &DigestEntry) -> Result<()>;
 

@@ -449,7 +449,7 @@ impl Pipeline {
         let mut failed = Vec::new();
         let now = self.clock.now();
         for channel in eligible {
-            if !self.within_limit(report, channel, now).await {
+            let Some(slot) = self.take_slot(report, channel, now).await else {
                 let limit = channel.route.daily_limit.unwrap_or(0);
                 held.push(format!("{} (daily limit {limit} reached)", channel.name()));
                 self.enqueue_digest(report, Some(channel.name()), DecisionKind::RateLimited)
@@ -464,7 +464,7 @@ impl Pipeline {
                 )
                 .await;
                 continue;
-            }
+            };
             let notification = Notification::Incident(incident.clone());
             let (result, attempts) = self.deliver(channel, notification).await;
             match result {
@@ -493,6 +493,13 @@ impl Pipeline {
                 }
                 Err(e) => {
                     let why = e.chain_string();
+                    // Nobody received it: the daily limit counts
+                    // notifications, not attempts.
+                    if let Some(key) = &slot
+                        && let Err(e) = self.store.release(key, day_start(now)).await
+                    {
+                        stage_failed("store", &e);
+                    }
                     self.record_action(
                         report,
                         channel.name(),
@@ -571,20 +578,30 @@ impl Pipeline {
         })
     }
 
-    async fn within_limit(&self, report: &Report, channel: &Channel, now: DateTime<Utc>) -> bool {
+    /// Takes one of the channel's daily notifications for the report's
+    /// flow: `None` when the daily limit is reached, else the counter key
+    /// consumed (none when the channel has no limit or the severity is
+    /// exempt), to give back if every delivery fails.
+    async fn take_slot(
+        &self,
+        report: &Report,
+        channel: &Channel,
+        now: DateTime<Utc>,
+    ) -> Option<Option<String>> {
         let Some(limit) = channel.route.daily_limit else {
-            return true;
+            return Some(None);
         };
         if channel.route.exempt.contains(&report.severity) {
-            return true;
+            return Some(None);
         }
         let key = format!("notify:{}:{}", report.flow, channel.name());
         match self.store.try_consume(&key, day_start(now), limit).await {
-            Ok(granted) => granted,
+            Ok(true) => Some(Some(key)),
+            Ok(false) => None,
             Err(e) => {
                 // Fail open: an unreadable limit must not silence an incident.
                 stage_failed("store", &e);
-                true
+                Some(None)
             }
         }
     }

@@ -311,6 +311,48 @@ fn daily_limits_hold_back_into_the_digest_but_criticals_are_exempt() {
     assert_eq!(pending[0].reason, DecisionKind::RateLimited);
 }
 
+/// A daily limit counts notifications people received: a delivery that
+/// failed every attempt gives its slot back, so the channel, once it
+/// recovers, still gets the day's allowance.
+#[test]
+fn failed_deliveries_do_not_use_up_the_daily_limit() {
+    let store = Arc::new(MemoryStore::new());
+    let notifier = RecordingNotifier::named("alerts").failing_with([
+        Error::permanent("alerts", "400 bad request"),
+        Error::permanent("alerts", "400 bad request"),
+    ]);
+    let fd = FlowDoctor::builder("etl")
+        .store(store.clone())
+        .retry_policy(fast_retry())
+        .notifier_with_route(
+            Arc::new(notifier.clone()),
+            Route::new().daily_limit(Some(1)),
+        )
+        .build()
+        .unwrap();
+    let failed = outcome(&fd.report(&MissingColumn));
+    assert_eq!(
+        failed.decision,
+        DecisionKind::DeliveryFailed,
+        "{}",
+        failed.reason
+    );
+    let failed = outcome(&fd.report(&Refused));
+    assert_eq!(
+        failed.decision,
+        DecisionKind::DeliveryFailed,
+        "{}",
+        failed.reason
+    );
+    // The channel works again: the day's one notification is still there.
+    let fired = outcome(&fd.report_message(Severity::Error, "warehouse unreachable"));
+    assert_eq!(fired.decision, DecisionKind::Fired, "{}", fired.reason);
+    assert_eq!(notifier.delivered(), 1);
+    // And it is used up now.
+    let held = outcome(&fd.report_message(Severity::Error, "ledger locked"));
+    assert_eq!(held.decision, DecisionKind::RateLimited, "{}", held.reason);
+}
+
 #[test]
 fn two_channels_of_one_kind_keep_their_own_limits_and_names() {
     let store = Arc::new(MemoryStore::new());

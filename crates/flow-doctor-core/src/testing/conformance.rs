@@ -814,8 +814,29 @@ pub async fn check_rate_limits(store: &dyn Store) {
         "a new window starts at 0"
     );
     assert!(consume(other.clone(), w1, 1).await, "keys are independent");
-    assert!(!consume(other, w1, 1).await);
+    assert!(!consume(other.clone(), w1, 1).await);
     assert!(!consume(unique("rate-zero"), w1, 0).await, "limit 0");
+
+    // `release` gives one unit back, in its window only, never below zero.
+    ok("release", store.release(&other, w1).await);
+    assert!(
+        consume(other.clone(), w1, 1).await,
+        "released unit granted again"
+    );
+    assert!(!consume(other.clone(), w1, 1).await);
+    ok("release", store.release(&other, w2).await);
+    assert!(
+        !consume(other.clone(), w1, 1).await,
+        "another window's release"
+    );
+    let fresh = unique("rate-release");
+    ok("release", store.release(&fresh, w1).await);
+    ok("release", store.release(&fresh, w1).await);
+    assert!(consume(fresh.clone(), w1, 1).await);
+    assert!(
+        !consume(fresh, w1, 1).await,
+        "releasing an unused counter does not go below zero"
+    );
 }
 
 fn digest_entry(flow: &str, at: DateTime<Utc>) -> DigestEntry {

@@ -838,6 +838,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn release(&self, key: &str, window_start: DateTime<Utc>) -> Result<()> {
+        let key = key.to_string();
+        self.run(move |conn| {
+            let window = ts(window_start)?;
+            conn.prepare_cached(
+                "UPDATE rate_limits SET used = used - 1 \
+                 WHERE key = ?1 AND window_start = ?2 AND used > 0",
+            )?
+            .execute(params![key, window])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn enqueue_digest(&self, entry: &DigestEntry) -> Result<()> {
         let e = entry.clone();
         self.run(move |conn| {
