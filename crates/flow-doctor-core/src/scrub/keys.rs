@@ -2,6 +2,27 @@
 //! `X-Amz-Signature`) hold secrets, and which values are obviously not
 //! secrets even under such a key (`None`, `${VAR}`, a file path).
 
+/// Every rule name [`classify`] returns: with the rule names, the names a
+/// built-in marker can carry (see `rules::marker_len`).
+pub(super) const CONCEPT_NAMES: &[&str] = &[
+    "password",
+    "client_secret",
+    "aws_secret_access_key",
+    "secret",
+    "token",
+    "api_key",
+    "auth",
+    "authorization",
+    "credential",
+    "cookie",
+    "session",
+    "signature",
+    "access_key",
+    "private_key",
+    "secret_key",
+    "account_key",
+];
+
 /// Words that make a key secret on their own.
 fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
     let prev = i.checked_sub(1).map(|p| words[p]);
@@ -256,7 +277,7 @@ pub(super) fn squash(key: &str) -> String {
 /// placeholder, a reference to where the secret lives, or code.
 pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
     let v = value;
-    if v.is_empty() || v.starts_with(super::MARKER_PREFIX) {
+    if v.is_empty() {
         return true;
     }
     if v.len() <= 9

@@ -21,7 +21,9 @@
 //!
 //! **Precision:** git SHAs, UUIDs, content digests, S3 paths, URLs without
 //! credentials and prose stay byte-identical. No rule spans a newline except
-//! PEM blocks. Scrubbing is idempotent.
+//! PEM blocks. Scrubbing is idempotent: the scrubber's own markers
+//! (`[REDACTED:<rule>]` with the name of a built-in or configured rule) are
+//! left alone, while any other text after `[REDACTED:` is scanned as usual.
 //!
 //! **Speed:** one SIMD literal search finds every trigger (`AKIA`, `ghp_`,
 //! `eyJ`, `://`, `password`, ...); only the bytes around a trigger are
@@ -305,12 +307,12 @@ impl Scrubber {
     /// The new value of one key/value entry, `None` when unchanged.
     fn scrub_entry(&self, key: &str, value: &str) -> Option<String> {
         if let Some(name) = self.secret_key_name(key)
-            && let Some((cs, ce, cname)) = rules::secret_part(key, name, value)
+            && let Some((cs, ce, cname)) = rules::secret_part(key, name, value, self)
         {
             // A value that is one known secret keeps that rule's name
             // (`GITHUB_TOKEN=[REDACTED:github_token]`).
             let inner = self.scrub(&value[cs..ce]);
-            let marker = if is_one_marker(&inner) {
+            let marker = if rules::marker_len(inner.as_bytes(), self) == Some(inner.len()) {
                 inner.into_owned()
             } else {
                 format!("{MARKER_PREFIX}{cname}]")
@@ -340,6 +342,12 @@ impl KeyOracle for Scrubber {
             .find(|(_, k)| !k.is_empty() && squashed.contains(k.as_str()))
             .map(|(name, _)| name.as_str())
     }
+
+    fn is_user_rule_name(&self, name: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| {
+            u.patterns.iter().any(|(n, _)| n == name) || u.keys.iter().any(|(n, _)| n == name)
+        })
+    }
 }
 
 impl fmt::Debug for Scrubber {
@@ -365,13 +373,6 @@ fn regex_error_gist(e: &regex::Error) -> String {
         .rev()
         .find_map(|l| l.trim_start().strip_prefix("error:"))
         .map_or_else(|| text.clone(), |l| l.trim().to_string())
-}
-
-/// Whether `s` is exactly one `[REDACTED:name]` marker.
-fn is_one_marker(s: &str) -> bool {
-    s.strip_prefix(MARKER_PREFIX)
-        .and_then(|r| r.strip_suffix(']'))
-        .is_some_and(|name| !name.contains(']') && !name.contains(MARKER_PREFIX))
 }
 
 /// A rule name safe inside `[REDACTED:...]` (no `]`, no line breaks).

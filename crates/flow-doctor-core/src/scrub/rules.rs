@@ -229,6 +229,40 @@ pub(super) struct Hit<'s> {
 /// Classifies a key, consulting the user's extra key names too.
 pub(super) trait KeyOracle {
     fn secret_key_name(&self, key: &str) -> Option<&str>;
+
+    /// Whether `name` is the name of one of the user's rules (a pattern or
+    /// a key), as it appears in `[REDACTED:name]`.
+    fn is_user_rule_name(&self, name: &str) -> bool;
+}
+
+/// The longest rule name a marker is looked for with.
+const MAX_MARKER_NAME: usize = 64;
+
+/// The length of the marker at the start of `s`, when it is one this
+/// scrubber writes: `[REDACTED:<name>]` where `<name>` is a built-in rule
+/// name (`[a-z0-9_-]`, see [`is_builtin_marker_name`]) or a configured
+/// rule's name. Anything else after `[REDACTED:` (`[REDACTED: password=x]`)
+/// is ordinary text and is scanned like the rest.
+pub(super) fn marker_len(s: &[u8], keys: &impl KeyOracle) -> Option<usize> {
+    let rest = s.strip_prefix(MARKER_PREFIX.as_bytes())?;
+    let close = rest
+        .iter()
+        .take(MAX_MARKER_NAME + 1)
+        .position(|&c| c == b']')?;
+    // `[` and `]` are ASCII: the name is a whole UTF-8 string.
+    let name = std::str::from_utf8(&rest[..close]).ok()?;
+    (is_builtin_marker_name(name) || keys.is_user_rule_name(name))
+        .then_some(MARKER_PREFIX.len() + close + 1)
+}
+
+/// A name the built-in rules write: a rule name or a key concept
+/// (`password`, `secret_key`), all of them `[a-z0-9_-]`.
+fn is_builtin_marker_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        && (BUILTIN_NAMES.contains(&name) || keys::CONCEPT_NAMES.contains(&name))
 }
 
 /// The state of one scan over one text.
@@ -323,11 +357,10 @@ impl<'t, 's> Scan<'t, 's> {
         let b = self.b;
         match fam {
             Family::Marker => {
-                let close = find_line_byte(b, e, b']', 80);
-                if let Some(c) = close {
-                    self.protected.push((s, c + 1));
-                    self.skips.push((s, c + 1));
-                    self.skip_to = c + 1;
+                if let Some(len) = marker_len(&b[s..], keys) {
+                    self.protected.push((s, s + len));
+                    self.skips.push((s, s + len));
+                    self.skip_to = s + len;
                 }
             }
             Family::AwsKeyId => {
@@ -429,7 +462,7 @@ impl<'t, 's> Scan<'t, 's> {
                     self.push(ts, te, "bearer", prio::HEADER);
                 }
             }
-            Family::Pem => self.pem(e),
+            Family::Pem => self.pem(e, keys),
             Family::Url => self.url(e),
             Family::Telegram => self.telegram(s),
             Family::KeyWord => self.assignment(s, e, keys),
@@ -512,7 +545,7 @@ impl<'t, 's> Scan<'t, 's> {
     }
 
     /// A PEM private key block: the body between the BEGIN and END lines.
-    fn pem(&mut self, e: usize) {
+    fn pem(&mut self, e: usize, keys: &impl KeyOracle) {
         let b = self.b;
         if b.get(e) != Some(&b' ') {
             return;
@@ -534,7 +567,7 @@ impl<'t, 's> Scan<'t, 's> {
             None => pem_body_without_end(b, body_start),
         };
         let (bs, be) = trim_pem_body(b, body_start, body_end);
-        if bs < be && !self.text[bs..be].starts_with(MARKER_PREFIX) {
+        if bs < be && marker_len(&b[bs..be], keys) != Some(be - bs) {
             self.push(bs, be, "private_key", prio::PEM);
             self.skips.push((bs, be));
             self.skip_to = self.skip_to.max(be);
@@ -705,7 +738,8 @@ impl<'t, 's> Scan<'t, 's> {
             // that opened it.
             let enclosing =
                 (!quoted && is >= 1 && matches!(b[is - 1], b'"' | b'\'')).then(|| b[is - 1]);
-            value_span(b, value_start, name, enclosing)
+            let at_marker = marker_len(&b[value_start..], keys).is_some();
+            value_span(b, value_start, name, enclosing, at_marker)
         };
         if vs >= ve {
             return;
@@ -715,7 +749,7 @@ impl<'t, 's> Scan<'t, 's> {
         if colon && unquoted && keys::is_prose_prone(name) && keys::is_plain_word(value) {
             return;
         }
-        if let Some((cs, ce, cname)) = secret_part(key, name, value) {
+        if let Some((cs, ce, cname)) = secret_part(key, name, value, keys) {
             self.push(vs + cs, vs + ce, cname, prio::ASSIGNMENT);
         }
     }
@@ -724,8 +758,15 @@ impl<'t, 's> Scan<'t, 's> {
 /// The value after a separator: quoted (to the closing quote on the same
 /// line), or unquoted (to whitespace, `&`, `,`, `;`, a quote or an
 /// unbalanced closing bracket). Header-like keys (`Authorization`,
-/// `Cookie`) take the rest of the line.
-fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize, usize) {
+/// `Cookie`) take the rest of the line. `at_marker`: the value starts with
+/// one of our markers, which is not a bracketed structure.
+fn value_span(
+    b: &[u8],
+    vs: usize,
+    name: &str,
+    enclosing: Option<u8>,
+    at_marker: bool,
+) -> (usize, usize) {
     let rest_of_line = match name {
         "cookie" => true,
         "authorization" | "auth" => has_scheme(b, vs),
@@ -733,9 +774,7 @@ fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize,
     };
     match b.get(vs) {
         // `"secrets": ["a", "b"]`, `creds={"u": "x"}`: the whole structure.
-        Some(b'[' | b'{') if !b[vs..].starts_with(MARKER_PREFIX.as_bytes()) => {
-            (vs, balanced_end(b, vs))
-        }
+        Some(b'[' | b'{') if !at_marker => (vs, balanced_end(b, vs)),
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = vs + 1;
             let mut i = start;
@@ -879,12 +918,21 @@ fn unquoted_end(b: &[u8], vs: usize) -> usize {
 
 /// Which part of a value under a secret key is secret, as `(start, end,
 /// rule name)` within the value; `None` when nothing is (a placeholder, a
-/// path, a reference). `Authorization: Bearer x` keeps the scheme.
+/// path, a reference, one of our markers). `Authorization: Bearer x` keeps
+/// the scheme; after one of our markers only the rest is looked at.
 pub(super) fn secret_part<'n>(
     key: &str,
     name: &'n str,
     value: &str,
+    keys: &impl KeyOracle,
 ) -> Option<(usize, usize, &'n str)> {
+    if let Some(m) = marker_len(value.as_bytes(), keys) {
+        let rest = &value[m..];
+        if rest.is_empty() || keys::is_non_secret_value(key, rest) {
+            return None;
+        }
+        return Some((m, value.len(), name));
+    }
     if matches!(name, "authorization" | "auth") {
         let b = value.as_bytes();
         let scheme_end = run(b, 0, |c| c.is_ascii_alphanumeric() || c == b'-');
@@ -905,7 +953,7 @@ pub(super) fn secret_part<'n>(
                     !c.is_ascii_whitespace() && !b"\"',;&".contains(&c)
                 })
             };
-            if value[cs..ce].starts_with(MARKER_PREFIX) || cs >= ce {
+            if cs >= ce || marker_len(&b[cs..ce], keys).is_some() {
                 return None;
             }
             return Some((cs, ce, cname));

@@ -18,8 +18,9 @@ fn ghp() -> String {
     format!("ghp_{}", "aB3d".repeat(9))
 }
 
-/// Scrubs with the built-in rules, checks the expected text and that a
-/// second pass changes nothing.
+/// Scrubs with the built-in rules, checks the expected text, that a
+/// second pass changes nothing and that every marker names a known rule
+/// (so that the second pass recognises it).
 #[track_caller]
 fn check(input: &str, expected: &str) {
     let s = Scrubber::new();
@@ -27,6 +28,20 @@ fn check(input: &str, expected: &str) {
     assert_eq!(once, expected, "input: {input}");
     let twice = s.scrub(&once);
     assert_eq!(twice, once, "not idempotent for: {input}");
+    for (at, _) in once.match_indices(MARKER_PREFIX) {
+        let rest = &once[at + MARKER_PREFIX.len()..];
+        let name = &rest[..rest.find(']').unwrap_or(rest.len())];
+        if !name.is_empty()
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        {
+            assert!(
+                rules::marker_len(&once.as_bytes()[at..], &s).is_some(),
+                "unknown marker name `{name}` in {once}"
+            );
+        }
+    }
 }
 
 /// The text must come back byte-identical, and borrowed.
@@ -436,6 +451,43 @@ fn assignments_that_are_not_secrets() {
 }
 
 #[test]
+fn only_genuine_markers_are_skipped() {
+    // Arbitrary text after `[REDACTED:` is scanned like any other.
+    check(
+        "[REDACTED: password=hunter2 ghp_0123456789abcdefghijklmnopqrstuvwxyz]",
+        "[REDACTED: password=[REDACTED:password] [REDACTED:github_token]]",
+    );
+    check(
+        "[REDACTED:glpat-abcdefghij0123456789]",
+        "[REDACTED:[REDACTED:gitlab_token]]",
+    );
+    check(
+        "password=[REDACTED:hunter2]",
+        "password=[REDACTED:password]",
+    );
+    // Genuine markers stay untouched, and what follows them is scanned.
+    check(
+        "password=[REDACTED:password] token=[REDACTED:github_token] secret=abc",
+        "password=[REDACTED:password] token=[REDACTED:github_token] secret=[REDACTED:secret]",
+    );
+    let mut m = BTreeMap::new();
+    m.insert("password".to_string(), "[REDACTED:hunter2]".to_string());
+    m.insert("token".to_string(), "[REDACTED:token]".to_string());
+    Scrubber::new().scrub_map(&mut m);
+    assert_eq!(m["password"], "[REDACTED:password]");
+    assert_eq!(m["token"], "[REDACTED:token]");
+    // A configured rule's name is a genuine marker of that scrubber.
+    let s = Scrubber::from_config(&cfg(&[("Acme Key", "ACME-[0-9A-F]{8}")], &["Tenant-Code"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let once = s.scrub("ACME-DEADBEEF tenantCode=42 [REDACTED:Acme Key] [REDACTED:Tenant-Code]");
+    assert_eq!(
+        once,
+        "[REDACTED:Acme Key] tenantCode=[REDACTED:Tenant-Code] [REDACTED:Acme Key] [REDACTED:Tenant-Code]"
+    );
+    assert_eq!(s.scrub(&once), once);
+}
+
+#[test]
 fn precision_guard_stays_byte_identical() {
     intact(&format!(
         "commit {GIT_SHA} (short {}) merged",
@@ -576,6 +628,23 @@ fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
         "ya29.",
         "GOCSPX-",
         "glpat-",
+        // Escaped URLs, key tails, command lines, `_KEY` names, markers.
+        ":\\/\\/",
+        "/",
+        "?",
+        "#",
+        "-----END PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEA",
+        "curl -u ",
+        "--user ",
+        "mysql -p",
+        "sshpass -p ",
+        "machine h login u password ",
+        "FERNET_KEY=",
+        "GH_PAT: ",
+        "token: ",
+        "[REDACTED: ",
+        "[REDACTED:password]",
     ];
     let s = Scrubber::new();
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
