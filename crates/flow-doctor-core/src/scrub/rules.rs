@@ -32,6 +32,8 @@ pub(super) enum Family {
     Bearer,
     Pem,
     Url,
+    /// `:\/\/`: a URL inside a JSON string whose encoder escapes `/`.
+    UrlEscaped,
     Telegram,
     Marker,
     KeyWord,
@@ -42,6 +44,7 @@ pub(super) enum Family {
 const LONG_TRIGGERS: &[(&str, Family)] = &[
     ("-----BEGIN", Family::Pem),
     ("[REDACTED:", Family::Marker),
+    (":\\/\\/", Family::UrlEscaped),
     ("AKIA", Family::AwsKeyId),
     ("ASIA", Family::AwsKeyId),
     ("github_pat_", Family::GithubPat),
@@ -463,7 +466,8 @@ impl<'t, 's> Scan<'t, 's> {
                 }
             }
             Family::Pem => self.pem(e, keys),
-            Family::Url => self.url(e),
+            Family::Url => self.url(e, false),
+            Family::UrlEscaped => self.url(e, true),
             Family::Telegram => self.telegram(s),
             Family::KeyWord => self.assignment(s, e, keys),
         }
@@ -575,27 +579,83 @@ impl<'t, 's> Scan<'t, 's> {
     }
 
     /// `scheme://user:password@host`: the password only.
-    fn url(&mut self, e: usize) {
+    ///
+    /// Generated passwords hold unencoded `/`, `?`, `#` and `@`, so the
+    /// password runs to the *last* `@` that is followed by a host (a name
+    /// or `[v6]` literal, an optional port, several of them separated by
+    /// commas) which ends the authority (at `/`, `?`, `#`, a space, a
+    /// quote, the end). An `@` elsewhere is not userinfo:
+    /// - without `user:` right after `://` there is no password
+    ///   (`https://example.com/a@b`, `ssh://git@host/r`);
+    /// - `host:8443/`, digits then the end of the authority, is a port
+    ///   (`https://host:8443/x?email=a@b.c`); `C:/` is a drive letter;
+    /// - once a host has been seen, `?` or `#` starts the query or the
+    ///   fragment (`...@db/prod?user=ops@example.com`);
+    /// - once a host has been seen, `/@` starts a path segment
+    ///   (`https://u:pw@registry.example.com/@scope/pkg`, `/@user`).
+    ///
+    /// Any other `@` in a path (`https://u:pw@host/a@b`) cannot be told
+    /// from a password holding `@` and `/` (`u:p@ss/w0rd@host`): the
+    /// longer span is redacted. When no `@` is followed by a host, the
+    /// password runs to the last `@` before the first `/`, `?` or `#`
+    /// (`u:pw@h!x`).
+    /// `escaped`: the URL is in a JSON string whose encoder escapes `/`
+    /// (`postgres:\/\/u:pw@db\/prod`).
+    fn url(&mut self, e: usize, escaped: bool) {
         let b = self.b;
         let limit = (e + 512).min(b.len());
-        let mut i = e;
-        let mut at = None;
+        let colon = run(&b[..limit], e, is_userinfo);
+        if b.get(colon) != Some(&b':') {
+            return;
+        }
+        let ps = colon + 1;
+        if colon - e == 1 && b[e].is_ascii_alphabetic() && matches!(b.get(ps), Some(b'/' | b'\\')) {
+            return;
+        }
+        let digits = run(&b[..limit], ps, |c| c.is_ascii_digit());
+        if (1..=5).contains(&(digits - ps)) && ends_authority(b, digits) {
+            return;
+        }
+        let mut i = ps;
+        // The last `@` followed by a host, and the last before any `/`,
+        // `?`, `#` (the rule for text that has no host).
+        let (mut at, mut unsliced) = (None, None);
+        let mut sliced = false;
         while i < limit {
             let c = b[i];
-            if c.is_ascii_whitespace() || b"/?#\"'<>`\\{}|^".contains(&c) {
+            if c == b'\\' {
+                if escaped && b.get(i + 1) == Some(&b'/') {
+                    sliced = true;
+                    i += 2;
+                    continue;
+                }
                 break;
             }
-            if c == b'@' {
-                at = Some(i);
+            if c.is_ascii_whitespace() || b"\"'<>`{}|^".contains(&c) {
+                break;
+            }
+            match c {
+                b'?' | b'#' if at.is_some() => break,
+                b'/' | b'?' | b'#' => sliced = true,
+                b'@' => {
+                    if !sliced {
+                        unsliced = Some(i);
+                    }
+                    if let Some(end) = host_end(&b[..limit], i + 1) {
+                        if at.is_none() || !matches!(b[i - 1], b'/') {
+                            at = Some(i);
+                        }
+                        i = end;
+                        continue;
+                    }
+                }
+                _ => {}
             }
             i += 1;
         }
-        let Some(at) = at else { return };
-        let Some(colon) = b[e..at].iter().position(|&c| c == b':') else {
-            return;
-        };
-        let ps = e + colon + 1;
-        if ps < at {
+        if let Some(at) = at.or(unsliced)
+            && ps < at
+        {
             self.push(ps, at, "url_password", prio::URL);
         }
     }
@@ -1066,6 +1126,57 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// A character of a URL's user name: unreserved, `%`-escapes, sub-delims
+/// and `@` (`smtp://me@example.com:pw@host`).
+fn is_userinfo(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~%!$&*+,;=@".contains(&c)
+}
+
+/// The end of the host list starting at `i` (`db`, `10.0.0.1:5432`,
+/// `[::1]:6379`, `h1:27017,h2:27017`) when it ends the authority there;
+/// `None` when what follows the `@` is not a host (`p@ss@host`,
+/// `p@ss:word@host`).
+fn host_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        if b.get(i) == Some(&b'[') {
+            let close = b[i..].iter().position(|&c| c == b']')?;
+            if !b[i + 1..i + close]
+                .iter()
+                .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+            {
+                return None;
+            }
+            i += close + 1;
+        } else {
+            let end = run(b, i, |c| c.is_ascii_alphanumeric() || b"-._%~".contains(&c));
+            if end == i {
+                return None;
+            }
+            i = end;
+        }
+        if b.get(i) == Some(&b':') {
+            let end = run(b, i + 1, |c| c.is_ascii_digit());
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+        }
+        if b.get(i) == Some(&b',') && b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
+            i += 1;
+            continue;
+        }
+        return ends_authority(b, i).then_some(i);
+    }
+}
+
+/// Whether a URL's authority (`user:pw@host:port`) can end at `i`: the end
+/// of the text, a path, query or fragment (`\/` in escaped JSON too), or
+/// a byte that cannot be in a URL (space, quote, bracket, `,`, `;`).
+fn ends_authority(b: &[u8], i: usize) -> bool {
+    b.get(i)
+        .is_none_or(|&c| c.is_ascii_whitespace() || b"/?#\\\"'`<>()[]{},;|".contains(&c))
 }
 
 fn is_word(c: u8) -> bool {

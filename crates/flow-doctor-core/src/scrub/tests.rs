@@ -344,6 +344,79 @@ fn passwords_in_urls() {
 }
 
 #[test]
+fn url_passwords_with_slash_question_mark_or_hash() {
+    // Generated base64 passwords contain `/`; others `?` or `#`.
+    check(
+        "DATABASE_URL=postgresql://app:Zm9v/YmFy+cXV4@db.internal:5432/prod",
+        "DATABASE_URL=postgresql://app:[REDACTED:url_password]@db.internal:5432/prod",
+    );
+    check(
+        "mongodb://root:pa#ss@mongo:27017/admin",
+        "mongodb://root:[REDACTED:url_password]@mongo:27017/admin",
+    );
+    check(
+        "redis://:a?b/c=@cache:6379/0 up",
+        "redis://:[REDACTED:url_password]@cache:6379/0 up",
+    );
+    // An `@` in the password as well: up to the last `@` before the host.
+    check(
+        "amqp://etl:p@ss/w0rd@mq.internal/vhost",
+        "amqp://etl:[REDACTED:url_password]@mq.internal/vhost",
+    );
+    // A user name that is an email address; several hosts.
+    check(
+        "smtp://me@example.com:app/pw@smtp.example.com:587",
+        "smtp://me@example.com:[REDACTED:url_password]@smtp.example.com:587",
+    );
+    check(
+        "mongodb://u:a/b@h1:27017,h2:27017/db?replicaSet=rs0",
+        "mongodb://u:[REDACTED:url_password]@h1:27017,h2:27017/db?replicaSet=rs0",
+    );
+    // An `@` in the query or the fragment after the host is not userinfo.
+    check(
+        "postgres://u:pw/x@db/prod?user=ops@example.com#a@b",
+        "postgres://u:[REDACTED:url_password]@db/prod?user=ops@example.com#a@b",
+    );
+    check(
+        "https://u:pw@host/x?email=a@b.c",
+        "https://u:[REDACTED:url_password]@host/x?email=a@b.c",
+    );
+    // `/@` after a host is a path segment (npm scopes, user pages).
+    check(
+        "https://u:tok@registry.example.com/api/npm/@babel/core https://u:pw@host/users/@alice",
+        "https://u:[REDACTED:url_password]@registry.example.com/api/npm/@babel/core https://u:[REDACTED:url_password]@host/users/@alice",
+    );
+    // No `@` followed by a host: up to the last `@` before a `/` as before.
+    check(
+        "postgres://u:p@h!x http://x:y@",
+        "postgres://u:[REDACTED:url_password]@h!x http://x:[REDACTED:url_password]@",
+    );
+    // No userinfo: an `@` in a path, after a port, in an IPv6 URL.
+    intact(
+        "https://example.com/a@b https://example.com/@scope/pkg https://host:8443/x/a@b.c?m=u@v.w http://[::1]:8080/a@b",
+    );
+    intact(
+        "file://C:/Users/bob@corp.example.com/notes.txt docker://registry:5000/app@sha256:abc jdbc:sqlserver://db:1433;user=a@b.c",
+    );
+    intact("https://host:8443/a:b@c ftp://mirror/pub:x/a@b https://a:b/c no at sign");
+}
+
+#[test]
+fn json_escaped_urls_with_credentials() {
+    check(
+        r#"{"dsn": "postgres:\/\/app:hunter2@db\/prod"}"#,
+        r#"{"dsn": "postgres:\/\/app:[REDACTED:url_password]@db\/prod"}"#,
+    );
+    check(
+        r#"{"url":"https:\/\/u:Zm9v\/YmFy@h.example.com:8443\/x?y=1"}"#,
+        r#"{"url":"https:\/\/u:[REDACTED:url_password]@h.example.com:8443\/x?y=1"}"#,
+    );
+    intact(
+        r#"{"a": "https:\/\/example.com\/a@b", "b": "http:\/\/host:8080\/p?e=a@b.c", "c": "s3:\/\/bucket\/k"}"#,
+    );
+}
+
+#[test]
 fn telegram_bot_tokens() {
     check(
         "POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
