@@ -218,12 +218,20 @@ impl Scrubber {
     /// `DB_PASS`, `secret`, `client_secret`, `token`, `auth_token`,
     /// `api_key`, `apiKey`, `access_key`, `private_key`, `AccountKey`,
     /// `auth`, `Authorization`, `credentials`, `session`, `cookie`, `sig`,
-    /// `X-Amz-Signature`, plus the configured `scrub.keys` (substrings).
+    /// `X-Amz-Signature`, `fernet_key`, `hmac_key`, `jwt_key`, plus the
+    /// configured `scrub.keys` (substrings). An environment-style name
+    /// (upper-case snake) ending in `_KEY` or `_PAT` is secret
+    /// (`FERNET_KEY`, `OPENAI_KEY`, `MY_SERVICE_KEY`, `GH_PAT`) unless the
+    /// word before names a row, an index, a cache entry, a stored object or
+    /// a public key (`PRIMARY_KEY`, `SORT_KEY`, `PARTITION_KEY`,
+    /// `CACHE_KEY`, `FOREIGN_KEY`, `S3_KEY`, `OBJECT_KEY`, `PUBLIC_KEY`)
+    /// or a pattern (`GLOB_PAT`).
     /// Not secret: words that merely contain a stem (`author`,
     /// `tokenizer_path`, `passed`, `KeyError`), names *about* a secret
     /// (`secret_name`, `token_url`, `password_file`, `session_timeout`,
-    /// `token_count`, `max_tokens`), a bare `key` or `pass`, and a plain
-    /// `signature` (a hash, as in flow-doctor's own reports).
+    /// `token_count`, `max_tokens`), a bare `key`, `KEY` or `pass`, a
+    /// lower-case `cache_key` or `my_service_key` (names in code), and a
+    /// plain `signature` (a hash, as in flow-doctor's own reports).
     pub fn is_secret_key(&self, key: &str) -> bool {
         self.secret_key_name(key).is_some()
     }

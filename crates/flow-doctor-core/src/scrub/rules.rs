@@ -85,6 +85,8 @@ const SHORT_TRIGGERS: &[(&str, Family)] = &[
     ("eyJ", Family::Jwt),
     ("://", Family::Url),
     (":AA", Family::Telegram),
+    // `GH_PAT=...`: upper-case only (`PATH`, `PATCH` are cheap to rule out).
+    ("PAT", Family::KeyWord),
 ];
 
 /// Stems of secret-looking key names, searched as `stem`, `STEM` and

@@ -561,6 +561,69 @@ fn only_genuine_markers_are_skipped() {
 }
 
 #[test]
+fn upper_snake_key_and_pat_names() {
+    for name in [
+        "FERNET_KEY",
+        "JWT_KEY",
+        "HMAC_KEY",
+        "ENCRYPT_KEY",
+        "GPG_KEY",
+        "OPENAI_KEY",
+        "ANTHROPIC_KEY",
+        "AZURE_OPENAI_KEY",
+        "STRIPE_KEY",
+        "MY_SERVICE_KEY",
+    ] {
+        check(
+            &format!("{name}=Zm9vYmFyYmF6cXV4 next"),
+            &format!("{name}=[REDACTED:secret_key] next"),
+        );
+        check(
+            &format!("{name}: Zm9vYmFyYmF6cXV4"),
+            &format!("{name}: [REDACTED:secret_key]"),
+        );
+        check(
+            &format!(r#"{{"{name}": "Zm9vYmFyYmF6cXV4", "n": 1}}"#),
+            &format!(r#"{{"{name}": "[REDACTED:secret_key]", "n": 1}}"#),
+        );
+    }
+    check(
+        "GH_PAT=abcdef123456 AZURE_DEVOPS_PAT: xyz123",
+        "GH_PAT=[REDACTED:token] AZURE_DEVOPS_PAT: [REDACTED:token]",
+    );
+    // Lower-case names with a cryptographic or provider word.
+    check(
+        "fernet_key = Zm9vYmFy jwt_key=abc",
+        "fernet_key = [REDACTED:secret_key] jwt_key=[REDACTED:secret_key]",
+    );
+    // Keys that name a row, an object or a pattern, not a secret.
+    intact(
+        "PRIMARY_KEY=id SORT_KEY=created_at PARTITION_KEY=day CACHE_KEY=user:42 FOREIGN_KEY=org_id",
+    );
+    intact(
+        "S3_KEY=raw/2024/05/01/part-0001.parquet OBJECT_KEY=exports/a.csv PUBLIC_KEY=ssh-ed25519 HASH_KEY=pk",
+    );
+    intact("KEY=value the key=value pairs; sort_key=ts my_service_key=abc cache_key: u42");
+    intact("GLOB_PAT=*.csv FILE_PAT: report PATH=/usr/bin PAT=x MAX_KEY=10 IS_KEY=true");
+    let out = Scrubber::new().scrub_env([
+        ("FERNET_KEY", "Zm9vYmFy"),
+        ("GH_PAT", "ghp_short"),
+        ("SORT_KEY", "created_at"),
+        ("S3_KEY", "raw/a.parquet"),
+    ]);
+    let out: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        out,
+        [
+            ("FERNET_KEY", "[REDACTED:secret_key]"),
+            ("GH_PAT", "[REDACTED:token]"),
+            ("SORT_KEY", "created_at"),
+            ("S3_KEY", "raw/a.parquet"),
+        ]
+    );
+}
+
+#[test]
 fn precision_guard_stays_byte_identical() {
     intact(&format!(
         "commit {GIT_SHA} (short {}) merged",
@@ -782,6 +845,12 @@ fn secret_key_heuristic() {
         "X-Amz-Security-Token",
         "spring.datasource.password",
         "passphrase",
+        "FERNET_KEY",
+        "AZURE_OPENAI_KEY",
+        "MY_SERVICE_KEY",
+        "GPG_KEY",
+        "hmac_key",
+        "GH_PAT",
     ] {
         assert!(s.is_secret_key(k), "{k} should be secret");
     }
@@ -815,6 +884,24 @@ fn secret_key_heuristic() {
         "design",
         "",
         "-",
+        "KEY",
+        "PRIMARY_KEY",
+        "SORT_KEY",
+        "PARTITION_KEY",
+        "CACHE_KEY",
+        "FOREIGN_KEY",
+        "S3_KEY",
+        "OBJECT_KEY",
+        "PUBLIC_KEY",
+        "SSH_PUBLIC_KEY",
+        "my_service_key",
+        "sort_key",
+        "KEY_FILE",
+        "SERVICE_KEY_PATH",
+        "PAT",
+        "PATH",
+        "GLOB_PAT",
+        "MAX_KEY",
     ] {
         assert!(!s.is_secret_key(k), "{k} should not be secret");
     }
