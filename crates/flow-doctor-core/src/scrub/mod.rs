@@ -15,8 +15,10 @@
 //! `sk-proj-`), Stripe (`sk_live_`, `rk_live_`, `sk_test_`, `whsec_`), npm,
 //! Hugging Face and PyPI tokens; JWTs; `Authorization: Bearer/Basic`
 //! headers; PEM private key blocks; passwords in URLs; Telegram bot tokens;
-//! and `key=value`, `key: value`, `"key": "value"`, `--key value` and
-//! `<key>value</key>` assignments whose key looks secret (see
+//! passwords on command lines (`curl -u user:pw`, `mysql -ppw`, `sshpass -p
+//! pw`, `redis-cli -a pw`) and in `.netrc` lines (`machine h login u
+//! password pw`); and `key=value`, `key: value`, `"key": "value"`, `--key
+//! value` and `<key>value</key>` assignments whose key looks secret (see
 //! [`Scrubber::is_secret_key`]).
 //!
 //! **Precision:** git SHAs, UUIDs, content digests, S3 paths, URLs without

@@ -37,6 +37,21 @@ pub(super) enum Family {
     Telegram,
     Marker,
     KeyWord,
+    /// A client that takes a password as an argument (`curl`, `mysql`).
+    Command,
+}
+
+/// The clients [`Family::Command`] knows, by how they take a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    /// `curl -u user:pw`, `--user`, `-U` / `--proxy-user`.
+    Curl,
+    /// `mysql -ppw` and the other MySQL / MariaDB clients.
+    Mysql,
+    /// `sshpass -p pw`.
+    Sshpass,
+    /// `redis-cli -a pw`, `--pass pw`.
+    RedisCli,
 }
 
 /// Trigger literals of four bytes or more: a SIMD (Teddy) search over
@@ -73,6 +88,11 @@ const LONG_TRIGGERS: &[(&str, Family)] = &[
     ("pypi-AgE", Family::Pypi),
     ("Bearer", Family::Bearer),
     ("bearer", Family::Bearer),
+    ("curl", Family::Command),
+    ("mysql", Family::Command),
+    ("mariadb", Family::Command),
+    ("sshpass", Family::Command),
+    ("redis-cli", Family::Command),
 ];
 
 /// Three-byte trigger literals, searched together with the key-name stems.
@@ -472,6 +492,115 @@ impl<'t, 's> Scan<'t, 's> {
             Family::UrlEscaped => self.url(e, true),
             Family::Telegram => self.telegram(s),
             Family::KeyWord => self.assignment(s, e, keys),
+            Family::Command => self.command(s, e),
+        }
+    }
+
+    /// Credentials on a command line, the secret part only: `curl -u
+    /// user:pw` (`--user`, `-U`, `--proxy-user`: what follows the first
+    /// `:`), `mysql -ppw` (any MySQL or MariaDB client; `-p` alone
+    /// prompts), `sshpass -p pw`, `redis-cli -a pw` (`--pass`). Reads shell
+    /// words (quoted or not) and Python argument lists (`['mysql',
+    /// '-ppw']`) up to the end of the line or a shell operator. A reference
+    /// (`$PW`), a placeholder or a file (`sshpass -f`) stays; `--password
+    /// pw` is an assignment (see [`Scan::assignment`]).
+    fn command(&mut self, s: usize, e: usize) {
+        let b = self.b;
+        if s > 0 && (is_token(b[s - 1]) || b[s - 1] == b'.') {
+            return;
+        }
+        let name_end = run(b, e, |c| c.is_ascii_lowercase() || c == b'-');
+        let tool = match &b[s..name_end] {
+            b"curl" => Tool::Curl,
+            b"sshpass" => Tool::Sshpass,
+            b"redis-cli" => Tool::RedisCli,
+            // `mysql`, `mysqldump`, `mariadb`, `mariadb-dump`; not the
+            // `mysql-client` package.
+            n if n.starts_with(b"mysql") && !n.contains(&b'-') => Tool::Mysql,
+            n if n.starts_with(b"mariadb") && !n.ends_with(b"-") => Tool::Mysql,
+            _ => return,
+        };
+        let mut i = name_end;
+        if matches!(b.get(i), Some(b'\'' | b'"')) {
+            i += 1;
+            if b.get(i) == Some(&b',') {
+                i += 1;
+            }
+        }
+        if !b.get(i).is_some_and(|&c| is_blank(c)) {
+            return;
+        }
+        let limit = (i + 4096).min(b.len());
+        // The previous word was an option whose value is the credential.
+        let mut value_of: Option<&[u8]> = None;
+        while let Some((end, ws, we)) = shell_word(&b[..limit], i) {
+            i = end;
+            let w = &b[ws..we];
+            if let Some(opt) = value_of.take() {
+                self.command_secret(opt, ws, we, tool == Tool::Curl);
+                continue;
+            }
+            match tool {
+                Tool::Curl => match w {
+                    b"-u" | b"--user" | b"-U" | b"--proxy-user" => value_of = Some(w),
+                    _ if w.starts_with(b"--user=") => {
+                        self.command_secret(b"--user", ws + 7, we, true);
+                    }
+                    _ if w.starts_with(b"--proxy-user=") => {
+                        self.command_secret(b"--proxy-user", ws + 13, we, true);
+                    }
+                    [b'-', b'u' | b'U', c, ..] if *c != b'-' => {
+                        self.command_secret(&w[..2], ws + 2, we, true);
+                    }
+                    _ => {}
+                },
+                Tool::Mysql => {
+                    if let [b'-', b'p', c, ..] = w
+                        && *c != b'-'
+                    {
+                        self.command_secret(b"-p", ws + 2, we, false);
+                    }
+                }
+                Tool::Sshpass => match w {
+                    b"-p" => value_of = Some(w),
+                    // Options with a value that is not the password.
+                    b"-f" | b"-d" | b"-P" => value_of = Some(b""),
+                    [b'-', b'p', ..] => self.command_secret(b"-p", ws + 2, we, false),
+                    [b'-', ..] => {}
+                    // The wrapped command: its options are its own.
+                    _ => return,
+                },
+                Tool::RedisCli => {
+                    if matches!(w, b"-a" | b"--pass") {
+                        value_of = Some(w);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records `ws..we` (one command-line value, maybe quoted) as a
+    /// password, or what follows its first `:` when `after_user`
+    /// (`user:pw`). `opt` is the option it belongs to; empty for the
+    /// value of an option that does not hold a password.
+    fn command_secret(&mut self, opt: &[u8], mut ws: usize, mut we: usize, after_user: bool) {
+        let b = self.b;
+        if opt.is_empty() {
+            return;
+        }
+        if we >= ws + 2 && matches!(b[ws], b'\'' | b'"') && b[we - 1] == b[ws] {
+            ws += 1;
+            we -= 1;
+        }
+        if after_user {
+            match b[ws..we].iter().position(|&c| c == b':') {
+                Some(c) => ws += c + 1,
+                None => return,
+            }
+        }
+        let opt = std::str::from_utf8(opt).unwrap_or_default();
+        if ws < we && !keys::is_non_secret_value(opt, &self.text[ws..we]) {
+            self.push(ws, we, "password", prio::ASSIGNMENT);
         }
     }
 
@@ -786,6 +915,17 @@ impl<'t, 's> Scan<'t, 's> {
                 run(b, p, is_blank)
             }
             Some(c) if flag && spaced && *c != b'-' && !is_line_end(*c) => p,
+            // `.netrc`: `machine h login u password pw`.
+            Some(c)
+                if spaced
+                    && !flag
+                    && !quoted
+                    && !is_line_end(*c)
+                    && &b[ks..ie] == b"password"
+                    && after_netrc_word(b, ks) =>
+            {
+                p
+            }
             _ => return,
         };
         let key = &self.text[ks..ie];
@@ -876,6 +1016,63 @@ fn value_span(
         }
         _ => (vs, unquoted_end(b, vs)),
     }
+}
+
+/// Whether the word before the word before `at` is `login`, `machine` or
+/// `account`: `.netrc` syntax (`machine h login u password p`), on one
+/// line or across lines.
+fn after_netrc_word(b: &[u8], at: usize) -> bool {
+    let lim = at.saturating_sub(256);
+    let back = |mut i: usize, ws: bool| {
+        while i > lim && b[i - 1].is_ascii_whitespace() == ws {
+            i -= 1;
+        }
+        i
+    };
+    let value_end = back(at, true);
+    let value_start = back(value_end, false);
+    let word_end = back(value_start, true);
+    let word_start = back(word_end, false);
+    value_end < at
+        && value_start < value_end
+        && word_end < value_start
+        && matches!(&b[word_start..word_end], b"login" | b"machine" | b"account")
+}
+
+/// The next word of a command line at or after `i`: `(end, start, end)`
+/// of the word as written, without the quotes around a whole word and the
+/// `'x',` / `'x']` punctuation of a Python argument list. `None` at the
+/// end of the line or at a shell operator (`|`, `;`, `&`, `<`, `>`).
+fn shell_word(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+    let ws = run(b, i, is_blank);
+    if ws >= b.len() || is_line_end(b[ws]) || b"|;&<>".contains(&b[ws]) {
+        return None;
+    }
+    let mut j = ws;
+    while j < b.len() {
+        match b[j] {
+            q @ (b'\'' | b'"') => {
+                j += 1;
+                while j < b.len() && b[j] != q && !is_line_end(b[j]) {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == q {
+                    j += 1;
+                }
+            }
+            c if c.is_ascii_whitespace() || b"|;&<>".contains(&c) => break,
+            _ => j += 1,
+        }
+    }
+    let (mut ws, mut we) = (ws, j);
+    while we > ws && matches!(b[we - 1], b',' | b']') {
+        we -= 1;
+    }
+    if we >= ws + 2 && matches!(b[ws], b'\'' | b'"') && b[we - 1] == b[ws] {
+        ws += 1;
+        we -= 1;
+    }
+    Some((j, ws, we))
 }
 
 /// `Bearer x`, `Basic x`, `Digest x`: a known scheme, spaces, a credential.

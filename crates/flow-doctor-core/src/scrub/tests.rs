@@ -624,6 +624,78 @@ fn upper_snake_key_and_pat_names() {
 }
 
 #[test]
+fn command_line_credentials() {
+    check(
+        "curl -u admin:hunter2 https://api.example.com/v1",
+        "curl -u admin:[REDACTED:password] https://api.example.com/v1",
+    );
+    check(
+        "+ curl -sS --user admin:hunter2 -X POST https://x",
+        "+ curl -sS --user admin:[REDACTED:password] -X POST https://x",
+    );
+    check(
+        "curl --user=admin:hunter2 -s https://x",
+        "curl --user=admin:[REDACTED:password] -s https://x",
+    );
+    check(
+        "/usr/bin/curl -s -u 'deploy:p@ss word' https://x",
+        "/usr/bin/curl -s -u 'deploy:[REDACTED:password]' https://x",
+    );
+    check(
+        "mysql -h db -u root -phunter2 warehouse",
+        "mysql -h db -u root -p[REDACTED:password] warehouse",
+    );
+    check(
+        "mysqldump -uroot -p'hun ter2' --all-databases > dump.sql",
+        "mysqldump -uroot -p'[REDACTED:password]' --all-databases > dump.sql",
+    );
+    check(
+        "mysql --password=hunter2 -e 'select 1'",
+        "mysql --password=[REDACTED:password] -e 'select 1'",
+    );
+    // A Python argument list in an error message.
+    check(
+        "Command '['mysql', '-u', 'root', '-phunter2', 'db']' returned non-zero exit status 1.",
+        "Command '['mysql', '-u', 'root', '-p[REDACTED:password]', 'db']' returned non-zero exit status 1.",
+    );
+    check(
+        "Command ['curl', '-u', 'admin:hunter2', 'https://x'] failed",
+        "Command ['curl', '-u', 'admin:[REDACTED:password]', 'https://x'] failed",
+    );
+    check(
+        "sshpass -p hunter2 ssh deploy@host",
+        "sshpass -p [REDACTED:password] ssh deploy@host",
+    );
+    check(
+        "sshpass -phunter2 scp a host:b",
+        "sshpass -p[REDACTED:password] scp a host:b",
+    );
+    check(
+        "redis-cli -h cache -a hunter2 ping; curl --proxy-user p:q https://y",
+        "redis-cli -h cache -a [REDACTED:password] ping; curl --proxy-user p:[REDACTED:password] https://y",
+    );
+    check(
+        "machine api.example.com login deploy password hunter2",
+        "machine api.example.com login deploy password [REDACTED:password]",
+    );
+    check(
+        "machine h\n  login u\n  password hunter2\nmachine g login v password s3cr3t",
+        "machine h\n  login u\n  password [REDACTED:password]\nmachine g login v password [REDACTED:password]",
+    );
+    // A prompt (`-p` alone, `-u user`), a reference, a uid:gid, other tools.
+    intact("curl -u admin https://x; mysql -u root -p warehouse; mysql -P3306 -h db");
+    intact("docker run -u 1000:1000 img; docker run --user postgres:postgres img; sort -u a:b");
+    intact("python -u run.py; git push -u origin main; pymysql -pfoo; curl_easy -u a:b");
+    intact(
+        "sshpass -f /run/secrets/pw ssh host; curl -u \"$USER:$PASS\" https://x; mysql -p$MYSQL_PWD",
+    );
+    // The command sshpass runs has options of its own (`ssh -p` is a port).
+    intact("sshpass -f /run/secrets/pw ssh -p 2222 host; apt-get install mysql-client -phase");
+    intact("login failed: wrong password for user bob; please log in again");
+    intact("mysql> select 1; curl: (6) Could not resolve host; sshpass not found");
+}
+
+#[test]
 fn precision_guard_stays_byte_identical() {
     intact(&format!(
         "commit {GIT_SHA} (short {}) merged",
