@@ -14,11 +14,13 @@
 //! webhook URLs), Discord webhooks, Anthropic (`sk-ant-`), OpenAI (`sk-`,
 //! `sk-proj-`), Stripe (`sk_live_`, `rk_live_`, `sk_test_`, `whsec_`), npm,
 //! Hugging Face and PyPI tokens; JWTs; `Authorization: Bearer/Basic`
-//! headers; PEM private key blocks; passwords in URLs; Telegram bot tokens;
-//! passwords on command lines (`curl -u user:pw`, `mysql -ppw`, `sshpass -p
-//! pw`, `redis-cli -a pw`) and in `.netrc` lines (`machine h login u
-//! password pw`); and `key=value`, `key: value`, `"key": "value"`, `--key
-//! value` and `<key>value</key>` assignments whose key looks secret (see
+//! headers; PEM private key blocks (also when the text starts after the
+//! BEGIN line or ends before the END line); passwords in URLs (also
+//! JSON-escaped, `postgres:\/\/u:pw@db`); Telegram bot tokens; passwords
+//! on command lines (`curl -u user:pw`, `mysql -ppw`, `sshpass -p pw`,
+//! `redis-cli -a pw`) and in `.netrc` lines (`machine h login u password
+//! pw`); and `key=value`, `key: value`, `"key": "value"`, `--key value` and
+//! `<key>value</key>` assignments whose key looks secret (see
 //! [`Scrubber::is_secret_key`]).
 //!
 //! **Precision:** git SHAs, UUIDs, content digests, S3 paths, URLs without

@@ -31,6 +31,8 @@ pub(super) enum Family {
     Jwt,
     Bearer,
     Pem,
+    /// `-----END`: a private key's last line, maybe without its BEGIN.
+    PemEnd,
     Url,
     /// `:\/\/`: a URL inside a JSON string whose encoder escapes `/`.
     UrlEscaped,
@@ -58,6 +60,7 @@ enum Tool {
 /// them rarely stops on ordinary text.
 const LONG_TRIGGERS: &[(&str, Family)] = &[
     ("-----BEGIN", Family::Pem),
+    ("-----END", Family::PemEnd),
     ("[REDACTED:", Family::Marker),
     (":\\/\\/", Family::UrlEscaped),
     ("AKIA", Family::AwsKeyId),
@@ -303,6 +306,8 @@ pub(super) struct Scan<'t, 's> {
     skips: Vec<(usize, usize)>,
     last_ident_end: usize,
     last_aws_line: Option<usize>,
+    /// The `-----END` line that closed the last PEM block with a BEGIN.
+    pem_end: Option<usize>,
     /// Recently classified keys (offset and length of an earlier
     /// occurrence in this text, and the verdict): logs repeat their keys.
     key_cache: [(usize, usize, Option<&'s str>); 16],
@@ -319,6 +324,7 @@ impl<'t, 's> Scan<'t, 's> {
             skips: Vec::new(),
             last_ident_end: 0,
             last_aws_line: None,
+            pem_end: None,
             key_cache: [(0, 0, None); 16],
         }
     }
@@ -488,6 +494,7 @@ impl<'t, 's> Scan<'t, 's> {
                 }
             }
             Family::Pem => self.pem(e, keys),
+            Family::PemEnd => self.pem_tail(s, e),
             Family::Url => self.url(e, false),
             Family::UrlEscaped => self.url(e, true),
             Family::Telegram => self.telegram(s),
@@ -698,7 +705,10 @@ impl<'t, 's> Scan<'t, 's> {
         let body_start = label_end + 5;
         let window_end = floor_char_boundary(self.text, (body_start + 65_536).min(b.len()));
         let body_end = match self.text[body_start..window_end].find("-----END") {
-            Some(off) => body_start + off,
+            Some(off) => {
+                self.pem_end = Some(body_start + off);
+                body_start + off
+            }
             None => pem_body_without_end(b, body_start),
         };
         let (bs, be) = trim_pem_body(b, body_start, body_end);
@@ -706,6 +716,62 @@ impl<'t, 's> Scan<'t, 's> {
             self.push(bs, be, "private_key", prio::PEM);
             self.skips.push((bs, be));
             self.skip_to = self.skip_to.max(be);
+        }
+    }
+
+    /// A private key's END line with no BEGIN before it: the text is the
+    /// tail of a longer output (the last 4 KB of stderr). The base64 lines
+    /// right before the END line are the key body: back to the start of
+    /// the text, or to the first line that is not body. Body lines are
+    /// whole lines (separated by newlines or JSON's `\n`, maybe indented)
+    /// of base64 of 40 bytes or more; the last one, a PGP checksum
+    /// (`=AbCd`) and the line the text starts with may be shorter, and the
+    /// first one may follow other text on its line. The END line stays, as
+    /// with a BEGIN.
+    fn pem_tail(&mut self, s: usize, e: usize) {
+        let b = self.b;
+        if self.pem_end == Some(s) || b.get(e) != Some(&b' ') {
+            return;
+        }
+        let label_end = run(b, e + 1, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+        });
+        if !b[label_end..].starts_with(b"-----")
+            || !self.text[e + 1..label_end].contains("PRIVATE KEY")
+        {
+            return;
+        }
+        let mut body: Option<(usize, usize)> = None;
+        let (mut lines, mut checksum) = (0, false);
+        let mut at = s;
+        while let Some(line_end) = line_break_before(b, at) {
+            let mut ls = line_end;
+            while ls > 0 && is_base64(b[ls - 1]) && !(ls >= 2 && &b[ls - 2..ls] == b"\\n") {
+                ls -= 1;
+            }
+            let len = line_end - ls;
+            let first_in_text = run_back_blanks(b, ls) == 0;
+            let whole = first_in_text
+                || line_break_before(b, ls).is_some()
+                || matches!(b[ls - 1], b'"' | b'\'');
+            let short_ok = lines == 0 || (lines == 1 && checksum) || first_in_text;
+            if len == 0 || !(len >= 40 || (whole && short_ok)) {
+                break;
+            }
+            if lines == 0 {
+                checksum = b[ls] == b'=';
+            }
+            lines += 1;
+            body = Some((ls, body.map_or(line_end, |(_, end)| end)));
+            if !whole || first_in_text {
+                break;
+            }
+            at = ls;
+        }
+        if let Some((start, end)) = body {
+            self.push(start, end, "private_key", prio::PEM);
+            let pos = self.skips.partition_point(|&(a, _)| a < start);
+            self.skips.insert(pos, (start, end));
         }
     }
 
@@ -1262,6 +1328,28 @@ fn pem_body_without_end(b: &[u8], start: usize) -> usize {
         after_header = false;
         i = end;
     }
+}
+
+/// Where the line ending just before `at` starts (`\n`, `\r\n` or a
+/// literal `\n` escape, blanks before `at` skipped): the end of the
+/// previous line. `None` when `at` does not start a line.
+fn line_break_before(b: &[u8], at: usize) -> Option<usize> {
+    let i = run_back_blanks(b, at);
+    if i >= 2 && matches!(&b[i - 2..i], b"\r\n" | b"\\n") {
+        Some(i - 2)
+    } else if i >= 1 && b[i - 1] == b'\n' {
+        Some(i - 1)
+    } else {
+        None
+    }
+}
+
+/// The start of the run of blanks ending at `i`.
+fn run_back_blanks(b: &[u8], mut i: usize) -> usize {
+    while i > 0 && is_blank(b[i - 1]) {
+        i -= 1;
+    }
+    i
 }
 
 /// Trims newlines, spaces and literal `\n` escapes from both ends.

@@ -416,6 +416,69 @@ fn json_escaped_urls_with_credentials() {
     );
 }
 
+/// 64-column base64 lines of a made-up key body.
+fn key_body() -> String {
+    [
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+        "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+        "NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ",
+        "AgMBAAE=",
+    ]
+    .join("\n")
+}
+
+#[test]
+fn private_key_tails_without_begin() {
+    let body = key_body();
+    // The text starts inside the body (the last 4 KB of stderr).
+    check(
+        &format!("{}\n-----END PRIVATE KEY-----\nexit status 1", &body[17..]),
+        "[REDACTED:private_key]\n-----END PRIVATE KEY-----\nexit status 1",
+    );
+    // Log lines before the body stay.
+    check(
+        &format!("2024-05-01 ERROR ssh-add failed:\n{body}\n-----END OPENSSH PRIVATE KEY-----\n"),
+        "2024-05-01 ERROR ssh-add failed:\n[REDACTED:private_key]\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    check(
+        &format!(
+            "gpg: dump\r\n{}\r\n=AbCd\r\n-----END PGP PRIVATE KEY BLOCK-----",
+            body.replace('\n', "\r\n")
+        ),
+        "gpg: dump\r\n[REDACTED:private_key]\r\n-----END PGP PRIVATE KEY BLOCK-----",
+    );
+    // JSON with escaped newlines, cut inside the string.
+    check(
+        &format!(
+            "{}\\n-----END RSA PRIVATE KEY-----\\n\", \"client_email\": \"etl@x.iam\"}}",
+            body[3..].replace('\n', "\\n")
+        ),
+        "[REDACTED:private_key]\\n-----END RSA PRIVATE KEY-----\\n\", \"client_email\": \"etl@x.iam\"}",
+    );
+    // An END line alone, after prose, or of a certificate: nothing secret.
+    intact("-----END PRIVATE KEY-----");
+    intact("the file ends with\n-----END RSA PRIVATE KEY-----\nsee docs");
+    intact(&format!("{body}\n-----END CERTIFICATE-----"));
+}
+
+#[test]
+fn private_keys_cut_before_their_end_line() {
+    let body = key_body();
+    for label in ["PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY"] {
+        check(
+            &format!("key:\n-----BEGIN {label}-----\n{}", &body[..150]),
+            &format!("key:\n-----BEGIN {label}-----\n[REDACTED:private_key]"),
+        );
+    }
+    check(
+        &format!(
+            "{{\"pem\": \"-----BEGIN PRIVATE KEY-----\\n{}",
+            body[..100].replace('\n', "\\n")
+        ),
+        "{\"pem\": \"-----BEGIN PRIVATE KEY-----\\n[REDACTED:private_key]",
+    );
+}
+
 #[test]
 fn telegram_bot_tokens() {
     check(
