@@ -458,8 +458,9 @@ fn is_placeholder(v: &str) -> bool {
 }
 
 /// Key concepts that are also everyday words in error messages
-/// (`token: expired`, `authorization: denied`): after a `:` an unquoted
-/// lowercase word is prose, not their value.
+/// (`invalid token: expired`, `authorization: denied`): after a `:` an
+/// unquoted word that continues the sentence (see [`is_prose_word`]) is
+/// prose, not their value.
 pub(super) fn is_prose_prone(name: &str) -> bool {
     matches!(
         name,
@@ -467,9 +468,138 @@ pub(super) fn is_prose_prone(name: &str) -> bool {
     )
 }
 
-/// A lowercase word (`expired`, `denied`, `server`).
-pub(super) fn is_plain_word(v: &str) -> bool {
-    !v.is_empty() && v.len() <= 24 && v.bytes().all(|c| c.is_ascii_lowercase())
+/// Words that follow `token:`, `session:`, `auth:` in error messages: a
+/// state, a reason, a parser's token kind, a short function word.
+const PROSE_WORDS: &[&str] = &[
+    "a",
+    "absent",
+    "accepted",
+    "active",
+    "again",
+    "an",
+    "and",
+    "anonymous",
+    "are",
+    "at",
+    "available",
+    "bad",
+    "basic",
+    "be",
+    "bearer",
+    "been",
+    "by",
+    "can",
+    "cannot",
+    "check",
+    "client",
+    "closed",
+    "digest",
+    "done",
+    "empty",
+    "end",
+    "eof",
+    "error",
+    "expire",
+    "expires",
+    "fail",
+    "false",
+    "for",
+    "forbidden",
+    "from",
+    "gone",
+    "got",
+    "has",
+    "have",
+    "identifier",
+    "in",
+    "inactive",
+    "insufficient",
+    "invalid",
+    "is",
+    "keyword",
+    "long",
+    "lost",
+    "malformed",
+    "may",
+    "mismatch",
+    "missing",
+    "must",
+    "name",
+    "negotiate",
+    "new",
+    "nil",
+    "no",
+    "none",
+    "not",
+    "null",
+    "number",
+    "of",
+    "off",
+    "ok",
+    "okay",
+    "old",
+    "on",
+    "only",
+    "open",
+    "operator",
+    "or",
+    "please",
+    "present",
+    "punc",
+    "refresh",
+    "reset",
+    "retry",
+    "scope",
+    "see",
+    "server",
+    "set",
+    "short",
+    "should",
+    "stale",
+    "string",
+    "that",
+    "the",
+    "this",
+    "timeout",
+    "to",
+    "too",
+    "true",
+    "try",
+    "unauthorized",
+    "unavailable",
+    "unknown",
+    "unset",
+    "use",
+    "user",
+    "valid",
+    "was",
+    "were",
+    "will",
+    "with",
+    "without",
+    "wrong",
+    "yes",
+];
+
+/// Endings of inflected or derived English words (`expired`, `missing`,
+/// `rotation`, `unusable`): after `token:` they are prose.
+const PROSE_SUFFIXES: &[&str] = &[
+    "ed", "ing", "tion", "sion", "ment", "ness", "able", "ible", "less", "ous", "ive", "ity",
+    "ance", "ence", "ure",
+];
+
+/// An ordinary English word continuing a sentence (`expired`, `denied`,
+/// `server`, `identifier`), not a single-word secret (`secretvalue`,
+/// `letmein`): lowercase letters only, and a known word or an English
+/// inflection with at least three letters before it.
+pub(super) fn is_prose_word(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 24
+        && v.bytes().all(|c| c.is_ascii_lowercase())
+        && (PROSE_WORDS.contains(&v)
+            || PROSE_SUFFIXES
+                .iter()
+                .any(|s| v.len() >= s.len() + 3 && v.ends_with(s)))
 }
 
 /// A filesystem path (`/run/secrets/db`, `~/.aws/credentials`,

@@ -1014,7 +1014,7 @@ impl<'t, 's> Scan<'t, 's> {
         }
         let value = &self.text[vs..ve];
         let unquoted = vs == value_start;
-        if colon && unquoted && keys::is_prose_prone(name) && keys::is_plain_word(value) {
+        if colon && unquoted && keys::is_prose_prone(name) && keys::is_prose_word(value) {
             return;
         }
         if let Some((cs, ce, cname)) = secret_part(key, name, value, keys) {

@@ -480,6 +480,24 @@ fn private_keys_cut_before_their_end_line() {
 }
 
 #[test]
+fn credential_values_that_are_single_words() {
+    check("token: secretvalue", "token: [REDACTED:token]");
+    check(
+        "auth: letmein, session: qwertyuiopasdfgh",
+        "auth: [REDACTED:auth], session: [REDACTED:session]",
+    );
+    check("password: hunter", "password: [REDACTED:password]");
+    check("api_key: abcdefgh", "api_key: [REDACTED:api_key]");
+    // Error messages where the word after the key continues the sentence.
+    intact("error: invalid token: expired; session: closed; credentials: missing");
+    intact(
+        "SyntaxError: Unexpected token: identifier; token: revoked; auth: required; session: started",
+    );
+    intact("signature: mismatch; authorization: denied; token: invalid; cookie: rejected");
+    intact("credentials: unavailable; auth: none; token: refresh; session: timeout");
+}
+
+#[test]
 fn telegram_bot_tokens() {
     check(
         "POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
@@ -651,7 +669,7 @@ fn upper_snake_key_and_pat_names() {
         );
     }
     check(
-        "GH_PAT=abcdef123456 AZURE_DEVOPS_PAT: xyz123",
+        "GH_PAT=abcdef123456 AZURE_DEVOPS_PAT: xyz",
         "GH_PAT=[REDACTED:token] AZURE_DEVOPS_PAT: [REDACTED:token]",
     );
     // Lower-case names with a cryptographic or provider word.
