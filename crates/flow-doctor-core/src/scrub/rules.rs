@@ -499,7 +499,7 @@ impl<'t, 's> Scan<'t, 's> {
             Family::UrlEscaped => self.url(e, true),
             Family::Telegram => self.telegram(s),
             Family::KeyWord => self.assignment(s, e, keys),
-            Family::Command => self.command(s, e),
+            Family::Command => self.command(s, e, keys),
         }
     }
 
@@ -508,10 +508,11 @@ impl<'t, 's> Scan<'t, 's> {
     /// `:`), `mysql -ppw` (any MySQL or MariaDB client; `-p` alone
     /// prompts), `sshpass -p pw`, `redis-cli -a pw` (`--pass`). Reads shell
     /// words (quoted or not) and Python argument lists (`['mysql',
-    /// '-ppw']`) up to the end of the line or a shell operator. A reference
+    /// '-ppw']`) up to the end of the line, a shell operator or one of our
+    /// markers. A reference
     /// (`$PW`), a placeholder or a file (`sshpass -f`) stays; `--password
     /// pw` is an assignment (see [`Scan::assignment`]).
-    fn command(&mut self, s: usize, e: usize) {
+    fn command(&mut self, s: usize, e: usize, keys: &impl KeyOracle) {
         let b = self.b;
         if s > 0 && (is_token(b[s - 1]) || b[s - 1] == b'.') {
             return;
@@ -537,10 +538,22 @@ impl<'t, 's> Scan<'t, 's> {
         if !b.get(i).is_some_and(|&c| is_blank(c)) {
             return;
         }
-        let limit = (i + 4096).min(b.len());
+        let limit = floor_char_boundary(self.text, (i + 4096).min(b.len()));
         // The previous word was an option whose value is the credential.
         let mut value_of: Option<&[u8]> = None;
         while let Some((end, ws, we)) = shell_word(&b[..limit], i) {
+            // One of our markers ends the arguments: the scan that wrote it
+            // read what follows, and what it replaced (a newline in a key
+            // body, a `|` in a value) may have ended them there.
+            if b[i..end]
+                .windows(MARKER_PREFIX.len())
+                .enumerate()
+                .any(|(k, x)| {
+                    x == MARKER_PREFIX.as_bytes() && marker_len(&b[i + k..], keys).is_some()
+                })
+            {
+                return;
+            }
             i = end;
             let w = &b[ws..we];
             if let Some(opt) = value_of.take() {
@@ -606,7 +619,10 @@ impl<'t, 's> Scan<'t, 's> {
             }
         }
         let opt = std::str::from_utf8(opt).unwrap_or_default();
-        if ws < we && !keys::is_non_secret_value(opt, &self.text[ws..we]) {
+        if let Some(value) = self.text.get(ws..we)
+            && !value.is_empty()
+            && !keys::is_non_secret_value(opt, value)
+        {
             self.push(ws, we, "password", prio::ASSIGNMENT);
         }
     }
@@ -712,7 +728,7 @@ impl<'t, 's> Scan<'t, 's> {
             None => pem_body_without_end(b, body_start),
         };
         let (bs, be) = trim_pem_body(b, body_start, body_end);
-        if bs < be && marker_len(&b[bs..be], keys) != Some(be - bs) {
+        if bs < be && marker_len(&b[bs..be], keys).is_none() {
             self.push(bs, be, "private_key", prio::PEM);
             self.skips.push((bs, be));
             self.skip_to = self.skip_to.max(be);
@@ -1243,20 +1259,16 @@ fn unquoted_end(b: &[u8], vs: usize) -> usize {
 
 /// Which part of a value under a secret key is secret, as `(start, end,
 /// rule name)` within the value; `None` when nothing is (a placeholder, a
-/// path, a reference, one of our markers). `Authorization: Bearer x` keeps
-/// the scheme; after one of our markers only the rest is looked at.
+/// path, a reference, a value that starts with one of our markers: it was
+/// redacted already). `Authorization: Bearer x` keeps the scheme.
 pub(super) fn secret_part<'n>(
     key: &str,
     name: &'n str,
     value: &str,
     keys: &impl KeyOracle,
 ) -> Option<(usize, usize, &'n str)> {
-    if let Some(m) = marker_len(value.as_bytes(), keys) {
-        let rest = &value[m..];
-        if rest.is_empty() || keys::is_non_secret_value(key, rest) {
-            return None;
-        }
-        return Some((m, value.len(), name));
+    if marker_len(value.as_bytes(), keys).is_some() {
+        return None;
     }
     if matches!(name, "authorization" | "auth") {
         let b = value.as_bytes();

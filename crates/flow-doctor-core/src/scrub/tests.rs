@@ -936,6 +936,22 @@ fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
         "[REDACTED:password]",
     ];
     let s = Scrubber::new();
+    // Cases a wider fuzz found: a key body or a value swallowing what ended
+    // a command line's arguments, a value that starts with a marker, a
+    // marker inside a path, a line cut inside a multi-byte character.
+    let long_line = format!("curl -u a:{}", "é".repeat(3000));
+    for text in [
+        "machine h login u password '-----BEGIN PRIVATE KEY-----:'-----END PRIVATE KEY-----'",
+        "redis-cli -u -----BEGIN PRIVATE KEY----- -a -----END PRIVATE KEY----------END PRIVATE KEY-----",
+        "mysql -a -----BEGIN PRIVATE KEY-----PAT\n,-----END PRIVATE KEY-----\"\" -puGH_PAT: ",
+        "mysql machine h login u password host.example.com| -pcurl",
+        "curl\t-----BEGIN PRIVATE KEY-----mysql\"Bearer -----END PRIVATE KEY----- -u :\\/\\/ -u ",
+        "GOOGLE_APPLICATION_CREDENTIALS=/secrets/ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        long_line.as_str(),
+    ] {
+        let once = s.scrub(text).into_owned();
+        assert_eq!(s.scrub(&once), once, "not idempotent for {text:?}");
+    }
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..3000 {
         let mut text = String::new();
