@@ -2,8 +2,9 @@
 //! `X-Amz-Signature`) hold secrets, and which values are obviously not
 //! secrets even under such a key (`None`, `${VAR}`, a file path).
 
-/// Every rule name [`classify`] returns: with the rule names, the names a
-/// built-in marker can carry (see `rules::marker_len`).
+/// Every name [`classify`] returns. With the rule names these are the
+/// names a built-in marker can carry: a marker with any other name is not
+/// ours and is scanned (see `rules::marker_len`).
 pub(super) const CONCEPT_NAMES: &[&str] = &[
     "password",
     "client_secret",

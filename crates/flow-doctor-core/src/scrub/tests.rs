@@ -1022,6 +1022,9 @@ fn secret_key_heuristic() {
         "GH_PAT",
     ] {
         assert!(s.is_secret_key(k), "{k} should be secret");
+        // The marker it gets is one a later scrub recognises.
+        let name = keys::classify(k).unwrap_or_default();
+        assert!(keys::CONCEPT_NAMES.contains(&name), "{k}: {name}");
     }
     for k in [
         "author",
