@@ -2,9 +2,35 @@
 //! `X-Amz-Signature`) hold secrets, and which values are obviously not
 //! secrets even under such a key (`None`, `${VAR}`, a file path).
 
-/// Words that make a key secret on their own.
-fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
+/// Every name [`classify`] returns. With the rule names these are the
+/// names a built-in marker can carry: a marker with any other name is not
+/// ours and is scanned (see `rules::marker_len`).
+pub(super) const CONCEPT_NAMES: &[&str] = &[
+    "password",
+    "client_secret",
+    "aws_secret_access_key",
+    "secret",
+    "token",
+    "api_key",
+    "auth",
+    "authorization",
+    "credential",
+    "cookie",
+    "session",
+    "signature",
+    "access_key",
+    "private_key",
+    "secret_key",
+    "account_key",
+];
+
+/// Words that make a key secret on their own. `upper_snake`: the key is
+/// written like an environment variable (`FERNET_KEY`), where a last word
+/// `key` or `pat` names a secret unless the word before it says otherwise
+/// (see [`NON_SECRET_KEY_KIND`], [`NON_SECRET_PAT_KIND`]).
+fn word_concept(word: &str, words: &[&str], i: usize, upper_snake: bool) -> Option<&'static str> {
     let prev = i.checked_sub(1).map(|p| words[p]);
+    let env_last = upper_snake && i + 1 == words.len();
     let concept = match word {
         "password" | "passwd" | "passphrase" | "passcode" | "pwd" => "password",
         // `pass` alone is too common (`PASS: test_x`), `db_pass` is not.
@@ -46,8 +72,15 @@ fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
             | "license" | "subscription" | "consumer" | "client" | "app" | "webhook" => {
                 "secret_key"
             }
+            // Key material or a provider's API key in any spelling
+            // (`fernet_key`, `jwtKey`, `OPENAI_KEY`).
+            "fernet" | "hmac" | "jwt" | "encrypt" | "cipher" | "aes" | "gpg" | "pgp" | "openai"
+            | "anthropic" | "stripe" => "secret_key",
+            p if env_last && !NON_SECRET_KEY_KIND.contains(&p) => "secret_key",
             _ => return None,
         },
+        // A personal access token: `GH_PAT`, `AZURE_DEVOPS_PAT`.
+        "pat" if env_last && prev.is_some_and(|p| !NON_SECRET_PAT_KIND.contains(&p)) => "token",
         w if w.ends_with("password") || w.starts_with("password") || w.ends_with("passwd") => {
             "password"
         }
@@ -61,6 +94,93 @@ fn word_concept(word: &str, words: &[&str], i: usize) -> Option<&'static str> {
     };
     Some(concept)
 }
+
+/// Words before a last `_KEY` in an upper-snake name that make it the key
+/// of a row, an index, a cache entry or a stored object, or a public key,
+/// not a secret: `PRIMARY_KEY`, `SORT_KEY`, `PARTITION_KEY`, `CACHE_KEY`,
+/// `FOREIGN_KEY`, `S3_KEY` and `OBJECT_KEY` (object paths), `PUBLIC_KEY`.
+/// Every other `<NAME>_KEY` is secret (`FERNET_KEY`, `MY_SERVICE_KEY`).
+const NON_SECRET_KEY_KIND: &[&str] = &[
+    // databases and tables
+    "primary",
+    "foreign",
+    "unique",
+    "composite",
+    "compound",
+    "surrogate",
+    "natural",
+    "business",
+    "candidate",
+    "alternate",
+    "sort",
+    "partition",
+    "hash",
+    "range",
+    "row",
+    "shard",
+    "cluster",
+    "clustering",
+    "dist",
+    "distribution",
+    "index",
+    "join",
+    "lookup",
+    "table",
+    "column",
+    "field",
+    "record",
+    "id",
+    "name",
+    // caches, queues, maps, configuration
+    "cache",
+    "lock",
+    "dedup",
+    "dedupe",
+    "idempotency",
+    "group",
+    "order",
+    "message",
+    "event",
+    "state",
+    "cursor",
+    "map",
+    "dict",
+    "config",
+    "setting",
+    "settings",
+    "label",
+    "tag",
+    "metadata",
+    "translation",
+    "i18n",
+    // stored objects: a path, not a secret
+    "s3",
+    "gcs",
+    "object",
+    "blob",
+    "file",
+    "bucket",
+    "source",
+    "src",
+    "target",
+    "dest",
+    "destination",
+    "input",
+    "output",
+    "result",
+    // public halves and key references
+    "public",
+    "pub",
+    "kms",
+];
+
+/// Words before a last `_PAT` that make it a pattern, not a personal
+/// access token: `GLOB_PAT`, `FILE_PAT`, `RE_PAT`.
+const NON_SECRET_PAT_KIND: &[&str] = &[
+    "glob", "re", "regex", "regexp", "file", "path", "name", "url", "uri", "date", "time", "line",
+    "word", "email", "match", "search", "include", "exclude", "ignore", "log", "id", "tag",
+    "version", "branch", "key", "route",
+];
 
 /// Words that, after the secret word, describe a secret without being one
 /// (`secret_name`, `token_url`, `session.timeout.ms`, `password_file`).
@@ -224,13 +344,19 @@ pub(super) fn classify(key: &str) -> Option<&'static str> {
         count += 1;
     }
     let words = &words[..count];
+    // `FERNET_KEY`, `GH_PAT`: upper-case letters, digits, underscores.
+    let upper_snake = key.contains('_')
+        && key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
     // The last concept names it: `auth_token` is a token, `session_key`
     // a key, `aws_secret_access_key` what it says.
     let (at, concept) = words
         .iter()
         .enumerate()
         .rev()
-        .find_map(|(i, w)| word_concept(w, words, i).map(|c| (i, c)))?;
+        .find_map(|(i, w)| word_concept(w, words, i, upper_snake).map(|c| (i, c)))?;
     // Words after it that describe it (`session.timeout.ms`,
     // `token_expires_at`, `secret_name`), or a first word that makes the
     // key a flag or a count (`max_token`, `is_secret`).
@@ -256,7 +382,7 @@ pub(super) fn squash(key: &str) -> String {
 /// placeholder, a reference to where the secret lives, or code.
 pub(super) fn is_non_secret_value(key: &str, value: &str) -> bool {
     let v = value;
-    if v.is_empty() || v.starts_with(super::MARKER_PREFIX) {
+    if v.is_empty() {
         return true;
     }
     if v.len() <= 9
@@ -333,8 +459,9 @@ fn is_placeholder(v: &str) -> bool {
 }
 
 /// Key concepts that are also everyday words in error messages
-/// (`token: expired`, `authorization: denied`): after a `:` an unquoted
-/// lowercase word is prose, not their value.
+/// (`invalid token: expired`, `authorization: denied`): after a `:` an
+/// unquoted word that continues the sentence (see [`is_prose_word`]) is
+/// prose, not their value.
 pub(super) fn is_prose_prone(name: &str) -> bool {
     matches!(
         name,
@@ -342,9 +469,138 @@ pub(super) fn is_prose_prone(name: &str) -> bool {
     )
 }
 
-/// A lowercase word (`expired`, `denied`, `server`).
-pub(super) fn is_plain_word(v: &str) -> bool {
-    !v.is_empty() && v.len() <= 24 && v.bytes().all(|c| c.is_ascii_lowercase())
+/// Words that follow `token:`, `session:`, `auth:` in error messages: a
+/// state, a reason, a parser's token kind, a short function word.
+const PROSE_WORDS: &[&str] = &[
+    "a",
+    "absent",
+    "accepted",
+    "active",
+    "again",
+    "an",
+    "and",
+    "anonymous",
+    "are",
+    "at",
+    "available",
+    "bad",
+    "basic",
+    "be",
+    "bearer",
+    "been",
+    "by",
+    "can",
+    "cannot",
+    "check",
+    "client",
+    "closed",
+    "digest",
+    "done",
+    "empty",
+    "end",
+    "eof",
+    "error",
+    "expire",
+    "expires",
+    "fail",
+    "false",
+    "for",
+    "forbidden",
+    "from",
+    "gone",
+    "got",
+    "has",
+    "have",
+    "identifier",
+    "in",
+    "inactive",
+    "insufficient",
+    "invalid",
+    "is",
+    "keyword",
+    "long",
+    "lost",
+    "malformed",
+    "may",
+    "mismatch",
+    "missing",
+    "must",
+    "name",
+    "negotiate",
+    "new",
+    "nil",
+    "no",
+    "none",
+    "not",
+    "null",
+    "number",
+    "of",
+    "off",
+    "ok",
+    "okay",
+    "old",
+    "on",
+    "only",
+    "open",
+    "operator",
+    "or",
+    "please",
+    "present",
+    "punc",
+    "refresh",
+    "reset",
+    "retry",
+    "scope",
+    "see",
+    "server",
+    "set",
+    "short",
+    "should",
+    "stale",
+    "string",
+    "that",
+    "the",
+    "this",
+    "timeout",
+    "to",
+    "too",
+    "true",
+    "try",
+    "unauthorized",
+    "unavailable",
+    "unknown",
+    "unset",
+    "use",
+    "user",
+    "valid",
+    "was",
+    "were",
+    "will",
+    "with",
+    "without",
+    "wrong",
+    "yes",
+];
+
+/// Endings of inflected or derived English words (`expired`, `missing`,
+/// `rotation`, `unusable`): after `token:` they are prose.
+const PROSE_SUFFIXES: &[&str] = &[
+    "ed", "ing", "tion", "sion", "ment", "ness", "able", "ible", "less", "ous", "ive", "ity",
+    "ance", "ence", "ure",
+];
+
+/// An ordinary English word continuing a sentence (`expired`, `denied`,
+/// `server`, `identifier`), not a single-word secret (`secretvalue`,
+/// `letmein`): lowercase letters only, and a known word or an English
+/// inflection with at least three letters before it.
+pub(super) fn is_prose_word(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 24
+        && v.bytes().all(|c| c.is_ascii_lowercase())
+        && (PROSE_WORDS.contains(&v)
+            || PROSE_SUFFIXES
+                .iter()
+                .any(|s| v.len() >= s.len() + 3 && v.ends_with(s)))
 }
 
 /// A filesystem path (`/run/secrets/db`, `~/.aws/credentials`,

@@ -14,14 +14,20 @@
 //! webhook URLs), Discord webhooks, Anthropic (`sk-ant-`), OpenAI (`sk-`,
 //! `sk-proj-`), Stripe (`sk_live_`, `rk_live_`, `sk_test_`, `whsec_`), npm,
 //! Hugging Face and PyPI tokens; JWTs; `Authorization: Bearer/Basic`
-//! headers; PEM private key blocks; passwords in URLs; Telegram bot tokens;
-//! and `key=value`, `key: value`, `"key": "value"`, `--key value` and
+//! headers; PEM private key blocks (also when the text starts after the
+//! BEGIN line or ends before the END line); passwords in URLs (also
+//! JSON-escaped, `postgres:\/\/u:pw@db`); Telegram bot tokens; passwords
+//! on command lines (`curl -u user:pw`, `mysql -ppw`, `sshpass -p pw`,
+//! `redis-cli -a pw`) and in `.netrc` lines (`machine h login u password
+//! pw`); and `key=value`, `key: value`, `"key": "value"`, `--key value` and
 //! `<key>value</key>` assignments whose key looks secret (see
 //! [`Scrubber::is_secret_key`]).
 //!
 //! **Precision:** git SHAs, UUIDs, content digests, S3 paths, URLs without
 //! credentials and prose stay byte-identical. No rule spans a newline except
-//! PEM blocks. Scrubbing is idempotent.
+//! PEM blocks. Scrubbing is idempotent: the scrubber's own markers
+//! (`[REDACTED:<rule>]` with the name of a built-in or configured rule) are
+//! left alone, while any other text after `[REDACTED:` is scanned as usual.
 //!
 //! **Speed:** one SIMD literal search finds every trigger (`AKIA`, `ghp_`,
 //! `eyJ`, `://`, `password`, ...); only the bytes around a trigger are
@@ -216,12 +222,20 @@ impl Scrubber {
     /// `DB_PASS`, `secret`, `client_secret`, `token`, `auth_token`,
     /// `api_key`, `apiKey`, `access_key`, `private_key`, `AccountKey`,
     /// `auth`, `Authorization`, `credentials`, `session`, `cookie`, `sig`,
-    /// `X-Amz-Signature`, plus the configured `scrub.keys` (substrings).
+    /// `X-Amz-Signature`, `fernet_key`, `hmac_key`, `jwt_key`, plus the
+    /// configured `scrub.keys` (substrings). An environment-style name
+    /// (upper-case snake) ending in `_KEY` or `_PAT` is secret
+    /// (`FERNET_KEY`, `OPENAI_KEY`, `MY_SERVICE_KEY`, `GH_PAT`) unless the
+    /// word before names a row, an index, a cache entry, a stored object or
+    /// a public key (`PRIMARY_KEY`, `SORT_KEY`, `PARTITION_KEY`,
+    /// `CACHE_KEY`, `FOREIGN_KEY`, `S3_KEY`, `OBJECT_KEY`, `PUBLIC_KEY`)
+    /// or a pattern (`GLOB_PAT`).
     /// Not secret: words that merely contain a stem (`author`,
     /// `tokenizer_path`, `passed`, `KeyError`), names *about* a secret
     /// (`secret_name`, `token_url`, `password_file`, `session_timeout`,
-    /// `token_count`, `max_tokens`), a bare `key` or `pass`, and a plain
-    /// `signature` (a hash, as in flow-doctor's own reports).
+    /// `token_count`, `max_tokens`), a bare `key`, `KEY` or `pass`, a
+    /// lower-case `cache_key` or `my_service_key` (names in code), and a
+    /// plain `signature` (a hash, as in flow-doctor's own reports).
     pub fn is_secret_key(&self, key: &str) -> bool {
         self.secret_key_name(key).is_some()
     }
@@ -305,12 +319,12 @@ impl Scrubber {
     /// The new value of one key/value entry, `None` when unchanged.
     fn scrub_entry(&self, key: &str, value: &str) -> Option<String> {
         if let Some(name) = self.secret_key_name(key)
-            && let Some((cs, ce, cname)) = rules::secret_part(key, name, value)
+            && let Some((cs, ce, cname)) = rules::secret_part(key, name, value, self)
         {
             // A value that is one known secret keeps that rule's name
             // (`GITHUB_TOKEN=[REDACTED:github_token]`).
             let inner = self.scrub(&value[cs..ce]);
-            let marker = if is_one_marker(&inner) {
+            let marker = if rules::marker_len(inner.as_bytes(), self) == Some(inner.len()) {
                 inner.into_owned()
             } else {
                 format!("{MARKER_PREFIX}{cname}]")
@@ -340,6 +354,12 @@ impl KeyOracle for Scrubber {
             .find(|(_, k)| !k.is_empty() && squashed.contains(k.as_str()))
             .map(|(name, _)| name.as_str())
     }
+
+    fn is_user_rule_name(&self, name: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| {
+            u.patterns.iter().any(|(n, _)| n == name) || u.keys.iter().any(|(n, _)| n == name)
+        })
+    }
 }
 
 impl fmt::Debug for Scrubber {
@@ -365,13 +385,6 @@ fn regex_error_gist(e: &regex::Error) -> String {
         .rev()
         .find_map(|l| l.trim_start().strip_prefix("error:"))
         .map_or_else(|| text.clone(), |l| l.trim().to_string())
-}
-
-/// Whether `s` is exactly one `[REDACTED:name]` marker.
-fn is_one_marker(s: &str) -> bool {
-    s.strip_prefix(MARKER_PREFIX)
-        .and_then(|r| r.strip_suffix(']'))
-        .is_some_and(|name| !name.contains(']') && !name.contains(MARKER_PREFIX))
 }
 
 /// A rule name safe inside `[REDACTED:...]` (no `]`, no line breaks).

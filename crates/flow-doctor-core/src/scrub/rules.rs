@@ -31,17 +31,38 @@ pub(super) enum Family {
     Jwt,
     Bearer,
     Pem,
+    /// `-----END`: a private key's last line, maybe without its BEGIN.
+    PemEnd,
     Url,
+    /// `:\/\/`: a URL inside a JSON string whose encoder escapes `/`.
+    UrlEscaped,
     Telegram,
     Marker,
     KeyWord,
+    /// A client that takes a password as an argument (`curl`, `mysql`).
+    Command,
+}
+
+/// The clients [`Family::Command`] knows, by how they take a password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    /// `curl -u user:pw`, `--user`, `-U` / `--proxy-user`.
+    Curl,
+    /// `mysql -ppw` and the other MySQL / MariaDB clients.
+    Mysql,
+    /// `sshpass -p pw`.
+    Sshpass,
+    /// `redis-cli -a pw`, `--pass pw`.
+    RedisCli,
 }
 
 /// Trigger literals of four bytes or more: a SIMD (Teddy) search over
 /// them rarely stops on ordinary text.
 const LONG_TRIGGERS: &[(&str, Family)] = &[
     ("-----BEGIN", Family::Pem),
+    ("-----END", Family::PemEnd),
     ("[REDACTED:", Family::Marker),
+    (":\\/\\/", Family::UrlEscaped),
     ("AKIA", Family::AwsKeyId),
     ("ASIA", Family::AwsKeyId),
     ("github_pat_", Family::GithubPat),
@@ -70,6 +91,11 @@ const LONG_TRIGGERS: &[(&str, Family)] = &[
     ("pypi-AgE", Family::Pypi),
     ("Bearer", Family::Bearer),
     ("bearer", Family::Bearer),
+    ("curl", Family::Command),
+    ("mysql", Family::Command),
+    ("mariadb", Family::Command),
+    ("sshpass", Family::Command),
+    ("redis-cli", Family::Command),
 ];
 
 /// Three-byte trigger literals, searched together with the key-name stems.
@@ -82,6 +108,8 @@ const SHORT_TRIGGERS: &[(&str, Family)] = &[
     ("eyJ", Family::Jwt),
     ("://", Family::Url),
     (":AA", Family::Telegram),
+    // `GH_PAT=...`: upper-case only (`PATH`, `PATCH` are cheap to rule out).
+    ("PAT", Family::KeyWord),
 ];
 
 /// Stems of secret-looking key names, searched as `stem`, `STEM` and
@@ -229,6 +257,40 @@ pub(super) struct Hit<'s> {
 /// Classifies a key, consulting the user's extra key names too.
 pub(super) trait KeyOracle {
     fn secret_key_name(&self, key: &str) -> Option<&str>;
+
+    /// Whether `name` is the name of one of the user's rules (a pattern or
+    /// a key), as it appears in `[REDACTED:name]`.
+    fn is_user_rule_name(&self, name: &str) -> bool;
+}
+
+/// The longest rule name a marker is looked for with.
+const MAX_MARKER_NAME: usize = 64;
+
+/// The length of the marker at the start of `s`, when it is one this
+/// scrubber writes: `[REDACTED:<name>]` where `<name>` is a built-in rule
+/// name (`[a-z0-9_-]`, see [`is_builtin_marker_name`]) or a configured
+/// rule's name. Anything else after `[REDACTED:` (`[REDACTED: password=x]`)
+/// is ordinary text and is scanned like the rest.
+pub(super) fn marker_len(s: &[u8], keys: &impl KeyOracle) -> Option<usize> {
+    let rest = s.strip_prefix(MARKER_PREFIX.as_bytes())?;
+    let close = rest
+        .iter()
+        .take(MAX_MARKER_NAME + 1)
+        .position(|&c| c == b']')?;
+    // `[` and `]` are ASCII: the name is a whole UTF-8 string.
+    let name = std::str::from_utf8(&rest[..close]).ok()?;
+    (is_builtin_marker_name(name) || keys.is_user_rule_name(name))
+        .then_some(MARKER_PREFIX.len() + close + 1)
+}
+
+/// A name the built-in rules write: a rule name or a key concept
+/// (`password`, `secret_key`), all of them `[a-z0-9_-]`.
+fn is_builtin_marker_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        && (BUILTIN_NAMES.contains(&name) || keys::CONCEPT_NAMES.contains(&name))
 }
 
 /// The state of one scan over one text.
@@ -244,6 +306,8 @@ pub(super) struct Scan<'t, 's> {
     skips: Vec<(usize, usize)>,
     last_ident_end: usize,
     last_aws_line: Option<usize>,
+    /// The `-----END` line that closed the last PEM block with a BEGIN.
+    pem_end: Option<usize>,
     /// Recently classified keys (offset and length of an earlier
     /// occurrence in this text, and the verdict): logs repeat their keys.
     key_cache: [(usize, usize, Option<&'s str>); 16],
@@ -260,6 +324,7 @@ impl<'t, 's> Scan<'t, 's> {
             skips: Vec::new(),
             last_ident_end: 0,
             last_aws_line: None,
+            pem_end: None,
             key_cache: [(0, 0, None); 16],
         }
     }
@@ -323,11 +388,10 @@ impl<'t, 's> Scan<'t, 's> {
         let b = self.b;
         match fam {
             Family::Marker => {
-                let close = find_line_byte(b, e, b']', 80);
-                if let Some(c) = close {
-                    self.protected.push((s, c + 1));
-                    self.skips.push((s, c + 1));
-                    self.skip_to = c + 1;
+                if let Some(len) = marker_len(&b[s..], keys) {
+                    self.protected.push((s, s + len));
+                    self.skips.push((s, s + len));
+                    self.skip_to = s + len;
                 }
             }
             Family::AwsKeyId => {
@@ -429,10 +493,137 @@ impl<'t, 's> Scan<'t, 's> {
                     self.push(ts, te, "bearer", prio::HEADER);
                 }
             }
-            Family::Pem => self.pem(e),
-            Family::Url => self.url(e),
+            Family::Pem => self.pem(e, keys),
+            Family::PemEnd => self.pem_tail(s, e),
+            Family::Url => self.url(e, false),
+            Family::UrlEscaped => self.url(e, true),
             Family::Telegram => self.telegram(s),
             Family::KeyWord => self.assignment(s, e, keys),
+            Family::Command => self.command(s, e, keys),
+        }
+    }
+
+    /// Credentials on a command line, the secret part only: `curl -u
+    /// user:pw` (`--user`, `-U`, `--proxy-user`: what follows the first
+    /// `:`), `mysql -ppw` (any MySQL or MariaDB client; `-p` alone
+    /// prompts), `sshpass -p pw`, `redis-cli -a pw` (`--pass`). Reads shell
+    /// words (quoted or not) and Python argument lists (`['mysql',
+    /// '-ppw']`) up to the end of the line, a shell operator or one of our
+    /// markers. A reference
+    /// (`$PW`), a placeholder or a file (`sshpass -f`) stays; `--password
+    /// pw` is an assignment (see [`Scan::assignment`]).
+    fn command(&mut self, s: usize, e: usize, keys: &impl KeyOracle) {
+        let b = self.b;
+        if s > 0 && (is_token(b[s - 1]) || b[s - 1] == b'.') {
+            return;
+        }
+        let name_end = run(b, e, |c| c.is_ascii_lowercase() || c == b'-');
+        let tool = match &b[s..name_end] {
+            b"curl" => Tool::Curl,
+            b"sshpass" => Tool::Sshpass,
+            b"redis-cli" => Tool::RedisCli,
+            // `mysql`, `mysqldump`, `mariadb`, `mariadb-dump`; not the
+            // `mysql-client` package.
+            n if n.starts_with(b"mysql") && !n.contains(&b'-') => Tool::Mysql,
+            n if n.starts_with(b"mariadb") && !n.ends_with(b"-") => Tool::Mysql,
+            _ => return,
+        };
+        let mut i = name_end;
+        if matches!(b.get(i), Some(b'\'' | b'"')) {
+            i += 1;
+            if b.get(i) == Some(&b',') {
+                i += 1;
+            }
+        }
+        if !b.get(i).is_some_and(|&c| is_blank(c)) {
+            return;
+        }
+        let limit = floor_char_boundary(self.text, (i + 4096).min(b.len()));
+        // The previous word was an option whose value is the credential.
+        let mut value_of: Option<&[u8]> = None;
+        while let Some((end, ws, we)) = shell_word(&b[..limit], i) {
+            // One of our markers ends the arguments: the scan that wrote it
+            // read what follows, and what it replaced (a newline in a key
+            // body, a `|` in a value) may have ended them there.
+            if b[i..end]
+                .windows(MARKER_PREFIX.len())
+                .enumerate()
+                .any(|(k, x)| {
+                    x == MARKER_PREFIX.as_bytes() && marker_len(&b[i + k..], keys).is_some()
+                })
+            {
+                return;
+            }
+            i = end;
+            let w = &b[ws..we];
+            if let Some(opt) = value_of.take() {
+                self.command_secret(opt, ws, we, tool == Tool::Curl);
+                continue;
+            }
+            match tool {
+                Tool::Curl => match w {
+                    b"-u" | b"--user" | b"-U" | b"--proxy-user" => value_of = Some(w),
+                    _ if w.starts_with(b"--user=") => {
+                        self.command_secret(b"--user", ws + 7, we, true);
+                    }
+                    _ if w.starts_with(b"--proxy-user=") => {
+                        self.command_secret(b"--proxy-user", ws + 13, we, true);
+                    }
+                    [b'-', b'u' | b'U', c, ..] if *c != b'-' => {
+                        self.command_secret(&w[..2], ws + 2, we, true);
+                    }
+                    _ => {}
+                },
+                Tool::Mysql => {
+                    if let [b'-', b'p', c, ..] = w
+                        && *c != b'-'
+                    {
+                        self.command_secret(b"-p", ws + 2, we, false);
+                    }
+                }
+                Tool::Sshpass => match w {
+                    b"-p" => value_of = Some(w),
+                    // Options with a value that is not the password.
+                    b"-f" | b"-d" | b"-P" => value_of = Some(b""),
+                    [b'-', b'p', ..] => self.command_secret(b"-p", ws + 2, we, false),
+                    [b'-', ..] => {}
+                    // The wrapped command: its options are its own.
+                    _ => return,
+                },
+                Tool::RedisCli => {
+                    if matches!(w, b"-a" | b"--pass") {
+                        value_of = Some(w);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records `ws..we` (one command-line value, maybe quoted) as a
+    /// password, or what follows its first `:` when `after_user`
+    /// (`user:pw`). `opt` is the option it belongs to; empty for the
+    /// value of an option that does not hold a password.
+    fn command_secret(&mut self, opt: &[u8], mut ws: usize, mut we: usize, after_user: bool) {
+        let b = self.b;
+        if opt.is_empty() {
+            return;
+        }
+        if we >= ws + 2 && matches!(b[ws], b'\'' | b'"') && b[we - 1] == b[ws] {
+            ws += 1;
+            we -= 1;
+        }
+        if after_user {
+            match b[ws..we].iter().position(|&c| c == b':') {
+                Some(c) => ws += c + 1,
+                None => return,
+            }
+        }
+        let opt = std::str::from_utf8(opt).unwrap_or_default();
+        if let Some(value) = self.text.get(ws..we)
+            && !value.is_empty()
+            && !keys::is_non_secret_value(opt, value)
+        {
+            self.push(ws, we, "password", prio::ASSIGNMENT);
         }
     }
 
@@ -512,7 +703,7 @@ impl<'t, 's> Scan<'t, 's> {
     }
 
     /// A PEM private key block: the body between the BEGIN and END lines.
-    fn pem(&mut self, e: usize) {
+    fn pem(&mut self, e: usize, keys: &impl KeyOracle) {
         let b = self.b;
         if b.get(e) != Some(&b' ') {
             return;
@@ -530,39 +721,154 @@ impl<'t, 's> Scan<'t, 's> {
         let body_start = label_end + 5;
         let window_end = floor_char_boundary(self.text, (body_start + 65_536).min(b.len()));
         let body_end = match self.text[body_start..window_end].find("-----END") {
-            Some(off) => body_start + off,
+            Some(off) => {
+                self.pem_end = Some(body_start + off);
+                body_start + off
+            }
             None => pem_body_without_end(b, body_start),
         };
         let (bs, be) = trim_pem_body(b, body_start, body_end);
-        if bs < be && !self.text[bs..be].starts_with(MARKER_PREFIX) {
+        if bs < be && marker_len(&b[bs..be], keys).is_none() {
             self.push(bs, be, "private_key", prio::PEM);
             self.skips.push((bs, be));
             self.skip_to = self.skip_to.max(be);
         }
     }
 
-    /// `scheme://user:password@host`: the password only.
-    fn url(&mut self, e: usize) {
+    /// A private key's END line with no BEGIN before it: the text is the
+    /// tail of a longer output (the last 4 KB of stderr). The base64 lines
+    /// right before the END line are the key body: back to the start of
+    /// the text, or to the first line that is not body. Body lines are
+    /// whole lines (separated by newlines or JSON's `\n`, maybe indented)
+    /// of base64 of 40 bytes or more; the last one, a PGP checksum
+    /// (`=AbCd`) and the line the text starts with may be shorter, and the
+    /// first one may follow other text on its line. The END line stays, as
+    /// with a BEGIN.
+    fn pem_tail(&mut self, s: usize, e: usize) {
         let b = self.b;
-        let limit = (e + 512).min(b.len());
-        let mut i = e;
-        let mut at = None;
-        while i < limit {
-            let c = b[i];
-            if c.is_ascii_whitespace() || b"/?#\"'<>`\\{}|^".contains(&c) {
+        if self.pem_end == Some(s) || b.get(e) != Some(&b' ') {
+            return;
+        }
+        let label_end = run(b, e + 1, |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '
+        });
+        if !b[label_end..].starts_with(b"-----")
+            || !self.text[e + 1..label_end].contains("PRIVATE KEY")
+        {
+            return;
+        }
+        let mut body: Option<(usize, usize)> = None;
+        let (mut lines, mut checksum) = (0, false);
+        let mut at = s;
+        while let Some(line_end) = line_break_before(b, at) {
+            let mut ls = line_end;
+            while ls > 0 && is_base64(b[ls - 1]) && !(ls >= 2 && &b[ls - 2..ls] == b"\\n") {
+                ls -= 1;
+            }
+            let len = line_end - ls;
+            let first_in_text = run_back_blanks(b, ls) == 0;
+            let whole = first_in_text
+                || line_break_before(b, ls).is_some()
+                || matches!(b[ls - 1], b'"' | b'\'');
+            let short_ok = lines == 0 || (lines == 1 && checksum) || first_in_text;
+            if len == 0 || !(len >= 40 || (whole && short_ok)) {
                 break;
             }
-            if c == b'@' {
-                at = Some(i);
+            if lines == 0 {
+                checksum = b[ls] == b'=';
+            }
+            lines += 1;
+            body = Some((ls, body.map_or(line_end, |(_, end)| end)));
+            if !whole || first_in_text {
+                break;
+            }
+            at = ls;
+        }
+        if let Some((start, end)) = body {
+            self.push(start, end, "private_key", prio::PEM);
+            let pos = self.skips.partition_point(|&(a, _)| a < start);
+            self.skips.insert(pos, (start, end));
+        }
+    }
+
+    /// `scheme://user:password@host`: the password only.
+    ///
+    /// Generated passwords hold unencoded `/`, `?`, `#` and `@`, so the
+    /// password runs to the *last* `@` that is followed by a host (a name
+    /// or `[v6]` literal, an optional port, several of them separated by
+    /// commas) which ends the authority (at `/`, `?`, `#`, a space, a
+    /// quote, the end). An `@` elsewhere is not userinfo:
+    /// - without `user:` right after `://` there is no password
+    ///   (`https://example.com/a@b`, `ssh://git@host/r`);
+    /// - `host:8443/`, digits then the end of the authority, is a port
+    ///   (`https://host:8443/x?email=a@b.c`); `C:/` is a drive letter;
+    /// - once a host has been seen, `?` or `#` starts the query or the
+    ///   fragment (`...@db/prod?user=ops@example.com`);
+    /// - once a host has been seen, `/@` starts a path segment
+    ///   (`https://u:pw@registry.example.com/@scope/pkg`, `/@user`).
+    ///
+    /// Any other `@` in a path (`https://u:pw@host/a@b`) cannot be told
+    /// from a password holding `@` and `/` (`u:p@ss/w0rd@host`): the
+    /// longer span is redacted. When no `@` is followed by a host, the
+    /// password runs to the last `@` before the first `/`, `?` or `#`
+    /// (`u:pw@h!x`).
+    /// `escaped`: the URL is in a JSON string whose encoder escapes `/`
+    /// (`postgres:\/\/u:pw@db\/prod`).
+    fn url(&mut self, e: usize, escaped: bool) {
+        let b = self.b;
+        let limit = (e + 512).min(b.len());
+        let colon = run(&b[..limit], e, is_userinfo);
+        if b.get(colon) != Some(&b':') {
+            return;
+        }
+        let ps = colon + 1;
+        if colon - e == 1 && b[e].is_ascii_alphabetic() && matches!(b.get(ps), Some(b'/' | b'\\')) {
+            return;
+        }
+        let digits = run(&b[..limit], ps, |c| c.is_ascii_digit());
+        if (1..=5).contains(&(digits - ps)) && ends_authority(b, digits) {
+            return;
+        }
+        let mut i = ps;
+        // The last `@` followed by a host, and the last before any `/`,
+        // `?`, `#` (the rule for text that has no host).
+        let (mut at, mut unsliced) = (None, None);
+        let mut sliced = false;
+        while i < limit {
+            let c = b[i];
+            if c == b'\\' {
+                if escaped && b.get(i + 1) == Some(&b'/') {
+                    sliced = true;
+                    i += 2;
+                    continue;
+                }
+                break;
+            }
+            if c.is_ascii_whitespace() || b"\"'<>`{}|^".contains(&c) {
+                break;
+            }
+            match c {
+                b'?' | b'#' if at.is_some() => break,
+                b'/' | b'?' | b'#' => sliced = true,
+                b'@' => {
+                    if !sliced {
+                        unsliced = Some(i);
+                    }
+                    if let Some(end) = host_end(&b[..limit], i + 1) {
+                        if at.is_none() || !matches!(b[i - 1], b'/') {
+                            at = Some(i);
+                        }
+                        i = end;
+                        continue;
+                    }
+                }
+                _ => {}
             }
             i += 1;
         }
-        let Some(at) = at else { return };
-        let Some(colon) = b[e..at].iter().position(|&c| c == b':') else {
-            return;
-        };
-        let ps = e + colon + 1;
-        if ps < at {
+        if let Some(at) = at.or(unsliced)
+            && ps < at
+        {
             self.push(ps, at, "url_password", prio::URL);
         }
     }
@@ -691,6 +997,17 @@ impl<'t, 's> Scan<'t, 's> {
                 run(b, p, is_blank)
             }
             Some(c) if flag && spaced && *c != b'-' && !is_line_end(*c) => p,
+            // `.netrc`: `machine h login u password pw`.
+            Some(c)
+                if spaced
+                    && !flag
+                    && !quoted
+                    && !is_line_end(*c)
+                    && &b[ks..ie] == b"password"
+                    && after_netrc_word(b, ks) =>
+            {
+                p
+            }
             _ => return,
         };
         let key = &self.text[ks..ie];
@@ -705,17 +1022,18 @@ impl<'t, 's> Scan<'t, 's> {
             // that opened it.
             let enclosing =
                 (!quoted && is >= 1 && matches!(b[is - 1], b'"' | b'\'')).then(|| b[is - 1]);
-            value_span(b, value_start, name, enclosing)
+            let at_marker = marker_len(&b[value_start..], keys).is_some();
+            value_span(b, value_start, name, enclosing, at_marker)
         };
         if vs >= ve {
             return;
         }
         let value = &self.text[vs..ve];
         let unquoted = vs == value_start;
-        if colon && unquoted && keys::is_prose_prone(name) && keys::is_plain_word(value) {
+        if colon && unquoted && keys::is_prose_prone(name) && keys::is_prose_word(value) {
             return;
         }
-        if let Some((cs, ce, cname)) = secret_part(key, name, value) {
+        if let Some((cs, ce, cname)) = secret_part(key, name, value, keys) {
             self.push(vs + cs, vs + ce, cname, prio::ASSIGNMENT);
         }
     }
@@ -724,8 +1042,15 @@ impl<'t, 's> Scan<'t, 's> {
 /// The value after a separator: quoted (to the closing quote on the same
 /// line), or unquoted (to whitespace, `&`, `,`, `;`, a quote or an
 /// unbalanced closing bracket). Header-like keys (`Authorization`,
-/// `Cookie`) take the rest of the line.
-fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize, usize) {
+/// `Cookie`) take the rest of the line. `at_marker`: the value starts with
+/// one of our markers, which is not a bracketed structure.
+fn value_span(
+    b: &[u8],
+    vs: usize,
+    name: &str,
+    enclosing: Option<u8>,
+    at_marker: bool,
+) -> (usize, usize) {
     let rest_of_line = match name {
         "cookie" => true,
         "authorization" | "auth" => has_scheme(b, vs),
@@ -733,9 +1058,7 @@ fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize,
     };
     match b.get(vs) {
         // `"secrets": ["a", "b"]`, `creds={"u": "x"}`: the whole structure.
-        Some(b'[' | b'{') if !b[vs..].starts_with(MARKER_PREFIX.as_bytes()) => {
-            (vs, balanced_end(b, vs))
-        }
+        Some(b'[' | b'{') if !at_marker => (vs, balanced_end(b, vs)),
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let start = vs + 1;
             let mut i = start;
@@ -775,6 +1098,63 @@ fn value_span(b: &[u8], vs: usize, name: &str, enclosing: Option<u8>) -> (usize,
         }
         _ => (vs, unquoted_end(b, vs)),
     }
+}
+
+/// Whether the word before the word before `at` is `login`, `machine` or
+/// `account`: `.netrc` syntax (`machine h login u password p`), on one
+/// line or across lines.
+fn after_netrc_word(b: &[u8], at: usize) -> bool {
+    let lim = at.saturating_sub(256);
+    let back = |mut i: usize, ws: bool| {
+        while i > lim && b[i - 1].is_ascii_whitespace() == ws {
+            i -= 1;
+        }
+        i
+    };
+    let value_end = back(at, true);
+    let value_start = back(value_end, false);
+    let word_end = back(value_start, true);
+    let word_start = back(word_end, false);
+    value_end < at
+        && value_start < value_end
+        && word_end < value_start
+        && matches!(&b[word_start..word_end], b"login" | b"machine" | b"account")
+}
+
+/// The next word of a command line at or after `i`: `(end, start, end)`
+/// of the word as written, without the quotes around a whole word and the
+/// `'x',` / `'x']` punctuation of a Python argument list. `None` at the
+/// end of the line or at a shell operator (`|`, `;`, `&`, `<`, `>`).
+fn shell_word(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+    let ws = run(b, i, is_blank);
+    if ws >= b.len() || is_line_end(b[ws]) || b"|;&<>".contains(&b[ws]) {
+        return None;
+    }
+    let mut j = ws;
+    while j < b.len() {
+        match b[j] {
+            q @ (b'\'' | b'"') => {
+                j += 1;
+                while j < b.len() && b[j] != q && !is_line_end(b[j]) {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == q {
+                    j += 1;
+                }
+            }
+            c if c.is_ascii_whitespace() || b"|;&<>".contains(&c) => break,
+            _ => j += 1,
+        }
+    }
+    let (mut ws, mut we) = (ws, j);
+    while we > ws && matches!(b[we - 1], b',' | b']') {
+        we -= 1;
+    }
+    if we >= ws + 2 && matches!(b[ws], b'\'' | b'"') && b[we - 1] == b[ws] {
+        ws += 1;
+        we -= 1;
+    }
+    Some((j, ws, we))
 }
 
 /// `Bearer x`, `Basic x`, `Digest x`: a known scheme, spaces, a credential.
@@ -879,12 +1259,17 @@ fn unquoted_end(b: &[u8], vs: usize) -> usize {
 
 /// Which part of a value under a secret key is secret, as `(start, end,
 /// rule name)` within the value; `None` when nothing is (a placeholder, a
-/// path, a reference). `Authorization: Bearer x` keeps the scheme.
+/// path, a reference, a value that starts with one of our markers: it was
+/// redacted already). `Authorization: Bearer x` keeps the scheme.
 pub(super) fn secret_part<'n>(
     key: &str,
     name: &'n str,
     value: &str,
+    keys: &impl KeyOracle,
 ) -> Option<(usize, usize, &'n str)> {
+    if marker_len(value.as_bytes(), keys).is_some() {
+        return None;
+    }
     if matches!(name, "authorization" | "auth") {
         let b = value.as_bytes();
         let scheme_end = run(b, 0, |c| c.is_ascii_alphanumeric() || c == b'-');
@@ -905,7 +1290,7 @@ pub(super) fn secret_part<'n>(
                     !c.is_ascii_whitespace() && !b"\"',;&".contains(&c)
                 })
             };
-            if value[cs..ce].starts_with(MARKER_PREFIX) || cs >= ce {
+            if cs >= ce || marker_len(&b[cs..ce], keys).is_some() {
                 return None;
             }
             return Some((cs, ce, cname));
@@ -955,6 +1340,28 @@ fn pem_body_without_end(b: &[u8], start: usize) -> usize {
         after_header = false;
         i = end;
     }
+}
+
+/// Where the line ending just before `at` starts (`\n`, `\r\n` or a
+/// literal `\n` escape, blanks before `at` skipped): the end of the
+/// previous line. `None` when `at` does not start a line.
+fn line_break_before(b: &[u8], at: usize) -> Option<usize> {
+    let i = run_back_blanks(b, at);
+    if i >= 2 && matches!(&b[i - 2..i], b"\r\n" | b"\\n") {
+        Some(i - 2)
+    } else if i >= 1 && b[i - 1] == b'\n' {
+        Some(i - 1)
+    } else {
+        None
+    }
+}
+
+/// The start of the run of blanks ending at `i`.
+fn run_back_blanks(b: &[u8], mut i: usize) -> usize {
+    while i > 0 && is_blank(b[i - 1]) {
+        i -= 1;
+    }
+    i
 }
 
 /// Trims newlines, spaces and literal `\n` escapes from both ends.
@@ -1018,6 +1425,57 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// A character of a URL's user name: unreserved, `%`-escapes, sub-delims
+/// and `@` (`smtp://me@example.com:pw@host`).
+fn is_userinfo(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~%!$&*+,;=@".contains(&c)
+}
+
+/// The end of the host list starting at `i` (`db`, `10.0.0.1:5432`,
+/// `[::1]:6379`, `h1:27017,h2:27017`) when it ends the authority there;
+/// `None` when what follows the `@` is not a host (`p@ss@host`,
+/// `p@ss:word@host`).
+fn host_end(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        if b.get(i) == Some(&b'[') {
+            let close = b[i..].iter().position(|&c| c == b']')?;
+            if !b[i + 1..i + close]
+                .iter()
+                .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+            {
+                return None;
+            }
+            i += close + 1;
+        } else {
+            let end = run(b, i, |c| c.is_ascii_alphanumeric() || b"-._%~".contains(&c));
+            if end == i {
+                return None;
+            }
+            i = end;
+        }
+        if b.get(i) == Some(&b':') {
+            let end = run(b, i + 1, |c| c.is_ascii_digit());
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+        }
+        if b.get(i) == Some(&b',') && b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) {
+            i += 1;
+            continue;
+        }
+        return ends_authority(b, i).then_some(i);
+    }
+}
+
+/// Whether a URL's authority (`user:pw@host:port`) can end at `i`: the end
+/// of the text, a path, query or fragment (`\/` in escaped JSON too), or
+/// a byte that cannot be in a URL (space, quote, bracket, `,`, `;`).
+fn ends_authority(b: &[u8], i: usize) -> bool {
+    b.get(i)
+        .is_none_or(|&c| c.is_ascii_whitespace() || b"/?#\\\"'`<>()[]{},;|".contains(&c))
 }
 
 fn is_word(c: u8) -> bool {

@@ -18,8 +18,9 @@ fn ghp() -> String {
     format!("ghp_{}", "aB3d".repeat(9))
 }
 
-/// Scrubs with the built-in rules, checks the expected text and that a
-/// second pass changes nothing.
+/// Scrubs with the built-in rules, checks the expected text, that a
+/// second pass changes nothing and that every marker names a known rule
+/// (so that the second pass recognises it).
 #[track_caller]
 fn check(input: &str, expected: &str) {
     let s = Scrubber::new();
@@ -27,6 +28,20 @@ fn check(input: &str, expected: &str) {
     assert_eq!(once, expected, "input: {input}");
     let twice = s.scrub(&once);
     assert_eq!(twice, once, "not idempotent for: {input}");
+    for (at, _) in once.match_indices(MARKER_PREFIX) {
+        let rest = &once[at + MARKER_PREFIX.len()..];
+        let name = &rest[..rest.find(']').unwrap_or(rest.len())];
+        if !name.is_empty()
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+        {
+            assert!(
+                rules::marker_len(&once.as_bytes()[at..], &s).is_some(),
+                "unknown marker name `{name}` in {once}"
+            );
+        }
+    }
 }
 
 /// The text must come back byte-identical, and borrowed.
@@ -329,6 +344,160 @@ fn passwords_in_urls() {
 }
 
 #[test]
+fn url_passwords_with_slash_question_mark_or_hash() {
+    // Generated base64 passwords contain `/`; others `?` or `#`.
+    check(
+        "DATABASE_URL=postgresql://app:Zm9v/YmFy+cXV4@db.internal:5432/prod",
+        "DATABASE_URL=postgresql://app:[REDACTED:url_password]@db.internal:5432/prod",
+    );
+    check(
+        "mongodb://root:pa#ss@mongo:27017/admin",
+        "mongodb://root:[REDACTED:url_password]@mongo:27017/admin",
+    );
+    check(
+        "redis://:a?b/c=@cache:6379/0 up",
+        "redis://:[REDACTED:url_password]@cache:6379/0 up",
+    );
+    // An `@` in the password as well: up to the last `@` before the host.
+    check(
+        "amqp://etl:p@ss/w0rd@mq.internal/vhost",
+        "amqp://etl:[REDACTED:url_password]@mq.internal/vhost",
+    );
+    // A user name that is an email address; several hosts.
+    check(
+        "smtp://me@example.com:app/pw@smtp.example.com:587",
+        "smtp://me@example.com:[REDACTED:url_password]@smtp.example.com:587",
+    );
+    check(
+        "mongodb://u:a/b@h1:27017,h2:27017/db?replicaSet=rs0",
+        "mongodb://u:[REDACTED:url_password]@h1:27017,h2:27017/db?replicaSet=rs0",
+    );
+    // An `@` in the query or the fragment after the host is not userinfo.
+    check(
+        "postgres://u:pw/x@db/prod?user=ops@example.com#a@b",
+        "postgres://u:[REDACTED:url_password]@db/prod?user=ops@example.com#a@b",
+    );
+    check(
+        "https://u:pw@host/x?email=a@b.c",
+        "https://u:[REDACTED:url_password]@host/x?email=a@b.c",
+    );
+    // `/@` after a host is a path segment (npm scopes, user pages).
+    check(
+        "https://u:tok@registry.example.com/api/npm/@babel/core https://u:pw@host/users/@alice",
+        "https://u:[REDACTED:url_password]@registry.example.com/api/npm/@babel/core https://u:[REDACTED:url_password]@host/users/@alice",
+    );
+    // No `@` followed by a host: up to the last `@` before a `/` as before.
+    check(
+        "postgres://u:p@h!x http://x:y@",
+        "postgres://u:[REDACTED:url_password]@h!x http://x:[REDACTED:url_password]@",
+    );
+    // No userinfo: an `@` in a path, after a port, in an IPv6 URL.
+    intact(
+        "https://example.com/a@b https://example.com/@scope/pkg https://host:8443/x/a@b.c?m=u@v.w http://[::1]:8080/a@b",
+    );
+    intact(
+        "file://C:/Users/bob@corp.example.com/notes.txt docker://registry:5000/app@sha256:abc jdbc:sqlserver://db:1433;user=a@b.c",
+    );
+    intact("https://host:8443/a:b@c ftp://mirror/pub:x/a@b https://a:b/c no at sign");
+}
+
+#[test]
+fn json_escaped_urls_with_credentials() {
+    check(
+        r#"{"dsn": "postgres:\/\/app:hunter2@db\/prod"}"#,
+        r#"{"dsn": "postgres:\/\/app:[REDACTED:url_password]@db\/prod"}"#,
+    );
+    check(
+        r#"{"url":"https:\/\/u:Zm9v\/YmFy@h.example.com:8443\/x?y=1"}"#,
+        r#"{"url":"https:\/\/u:[REDACTED:url_password]@h.example.com:8443\/x?y=1"}"#,
+    );
+    intact(
+        r#"{"a": "https:\/\/example.com\/a@b", "b": "http:\/\/host:8080\/p?e=a@b.c", "c": "s3:\/\/bucket\/k"}"#,
+    );
+}
+
+/// 64-column base64 lines of a made-up key body.
+fn key_body() -> String {
+    [
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+        "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
+        "NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ",
+        "AgMBAAE=",
+    ]
+    .join("\n")
+}
+
+#[test]
+fn private_key_tails_without_begin() {
+    let body = key_body();
+    // The text starts inside the body (the last 4 KB of stderr).
+    check(
+        &format!("{}\n-----END PRIVATE KEY-----\nexit status 1", &body[17..]),
+        "[REDACTED:private_key]\n-----END PRIVATE KEY-----\nexit status 1",
+    );
+    // Log lines before the body stay.
+    check(
+        &format!("2024-05-01 ERROR ssh-add failed:\n{body}\n-----END OPENSSH PRIVATE KEY-----\n"),
+        "2024-05-01 ERROR ssh-add failed:\n[REDACTED:private_key]\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    check(
+        &format!(
+            "gpg: dump\r\n{}\r\n=AbCd\r\n-----END PGP PRIVATE KEY BLOCK-----",
+            body.replace('\n', "\r\n")
+        ),
+        "gpg: dump\r\n[REDACTED:private_key]\r\n-----END PGP PRIVATE KEY BLOCK-----",
+    );
+    // JSON with escaped newlines, cut inside the string.
+    check(
+        &format!(
+            "{}\\n-----END RSA PRIVATE KEY-----\\n\", \"client_email\": \"etl@x.iam\"}}",
+            body[3..].replace('\n', "\\n")
+        ),
+        "[REDACTED:private_key]\\n-----END RSA PRIVATE KEY-----\\n\", \"client_email\": \"etl@x.iam\"}",
+    );
+    // An END line alone, after prose, or of a certificate: nothing secret.
+    intact("-----END PRIVATE KEY-----");
+    intact("the file ends with\n-----END RSA PRIVATE KEY-----\nsee docs");
+    intact(&format!("{body}\n-----END CERTIFICATE-----"));
+}
+
+#[test]
+fn private_keys_cut_before_their_end_line() {
+    let body = key_body();
+    for label in ["PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY"] {
+        check(
+            &format!("key:\n-----BEGIN {label}-----\n{}", &body[..150]),
+            &format!("key:\n-----BEGIN {label}-----\n[REDACTED:private_key]"),
+        );
+    }
+    check(
+        &format!(
+            "{{\"pem\": \"-----BEGIN PRIVATE KEY-----\\n{}",
+            body[..100].replace('\n', "\\n")
+        ),
+        "{\"pem\": \"-----BEGIN PRIVATE KEY-----\\n[REDACTED:private_key]",
+    );
+}
+
+#[test]
+fn credential_values_that_are_single_words() {
+    check("token: secretvalue", "token: [REDACTED:token]");
+    check(
+        "auth: letmein, session: qwertyuiopasdfgh",
+        "auth: [REDACTED:auth], session: [REDACTED:session]",
+    );
+    check("password: hunter", "password: [REDACTED:password]");
+    check("api_key: abcdefgh", "api_key: [REDACTED:api_key]");
+    // Error messages where the word after the key continues the sentence.
+    intact("error: invalid token: expired; session: closed; credentials: missing");
+    intact(
+        "SyntaxError: Unexpected token: identifier; token: revoked; auth: required; session: started",
+    );
+    intact("signature: mismatch; authorization: denied; token: invalid; cookie: rejected");
+    intact("credentials: unavailable; auth: none; token: refresh; session: timeout");
+}
+
+#[test]
 fn telegram_bot_tokens() {
     check(
         "POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
@@ -433,6 +602,178 @@ fn assignments_that_are_not_secrets() {
     intact(
         "session.timeout.ms=45000 token_expires_at=2024-05-01 sig_alg=RS256 password_min_length=12",
     );
+}
+
+#[test]
+fn only_genuine_markers_are_skipped() {
+    // Arbitrary text after `[REDACTED:` is scanned like any other.
+    check(
+        "[REDACTED: password=hunter2 ghp_0123456789abcdefghijklmnopqrstuvwxyz]",
+        "[REDACTED: password=[REDACTED:password] [REDACTED:github_token]]",
+    );
+    check(
+        "[REDACTED:glpat-abcdefghij0123456789]",
+        "[REDACTED:[REDACTED:gitlab_token]]",
+    );
+    check(
+        "password=[REDACTED:hunter2]",
+        "password=[REDACTED:password]",
+    );
+    // Genuine markers stay untouched, and what follows them is scanned.
+    check(
+        "password=[REDACTED:password] token=[REDACTED:github_token] secret=abc",
+        "password=[REDACTED:password] token=[REDACTED:github_token] secret=[REDACTED:secret]",
+    );
+    let mut m = BTreeMap::new();
+    m.insert("password".to_string(), "[REDACTED:hunter2]".to_string());
+    m.insert("token".to_string(), "[REDACTED:token]".to_string());
+    Scrubber::new().scrub_map(&mut m);
+    assert_eq!(m["password"], "[REDACTED:password]");
+    assert_eq!(m["token"], "[REDACTED:token]");
+    // A configured rule's name is a genuine marker of that scrubber.
+    let s = Scrubber::from_config(&cfg(&[("Acme Key", "ACME-[0-9A-F]{8}")], &["Tenant-Code"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let once = s.scrub("ACME-DEADBEEF tenantCode=42 [REDACTED:Acme Key] [REDACTED:Tenant-Code]");
+    assert_eq!(
+        once,
+        "[REDACTED:Acme Key] tenantCode=[REDACTED:Tenant-Code] [REDACTED:Acme Key] [REDACTED:Tenant-Code]"
+    );
+    assert_eq!(s.scrub(&once), once);
+}
+
+#[test]
+fn upper_snake_key_and_pat_names() {
+    for name in [
+        "FERNET_KEY",
+        "JWT_KEY",
+        "HMAC_KEY",
+        "ENCRYPT_KEY",
+        "GPG_KEY",
+        "OPENAI_KEY",
+        "ANTHROPIC_KEY",
+        "AZURE_OPENAI_KEY",
+        "STRIPE_KEY",
+        "MY_SERVICE_KEY",
+    ] {
+        check(
+            &format!("{name}=Zm9vYmFyYmF6cXV4 next"),
+            &format!("{name}=[REDACTED:secret_key] next"),
+        );
+        check(
+            &format!("{name}: Zm9vYmFyYmF6cXV4"),
+            &format!("{name}: [REDACTED:secret_key]"),
+        );
+        check(
+            &format!(r#"{{"{name}": "Zm9vYmFyYmF6cXV4", "n": 1}}"#),
+            &format!(r#"{{"{name}": "[REDACTED:secret_key]", "n": 1}}"#),
+        );
+    }
+    check(
+        "GH_PAT=abcdef123456 AZURE_DEVOPS_PAT: xyz",
+        "GH_PAT=[REDACTED:token] AZURE_DEVOPS_PAT: [REDACTED:token]",
+    );
+    // Lower-case names with a cryptographic or provider word.
+    check(
+        "fernet_key = Zm9vYmFy jwt_key=abc",
+        "fernet_key = [REDACTED:secret_key] jwt_key=[REDACTED:secret_key]",
+    );
+    // Keys that name a row, an object or a pattern, not a secret.
+    intact(
+        "PRIMARY_KEY=id SORT_KEY=created_at PARTITION_KEY=day CACHE_KEY=user:42 FOREIGN_KEY=org_id",
+    );
+    intact(
+        "S3_KEY=raw/2024/05/01/part-0001.parquet OBJECT_KEY=exports/a.csv PUBLIC_KEY=ssh-ed25519 HASH_KEY=pk",
+    );
+    intact("KEY=value the key=value pairs; sort_key=ts my_service_key=abc cache_key: u42");
+    intact("GLOB_PAT=*.csv FILE_PAT: report PATH=/usr/bin PAT=x MAX_KEY=10 IS_KEY=true");
+    let out = Scrubber::new().scrub_env([
+        ("FERNET_KEY", "Zm9vYmFy"),
+        ("GH_PAT", "ghp_short"),
+        ("SORT_KEY", "created_at"),
+        ("S3_KEY", "raw/a.parquet"),
+    ]);
+    let out: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        out,
+        [
+            ("FERNET_KEY", "[REDACTED:secret_key]"),
+            ("GH_PAT", "[REDACTED:token]"),
+            ("SORT_KEY", "created_at"),
+            ("S3_KEY", "raw/a.parquet"),
+        ]
+    );
+}
+
+#[test]
+fn command_line_credentials() {
+    check(
+        "curl -u admin:hunter2 https://api.example.com/v1",
+        "curl -u admin:[REDACTED:password] https://api.example.com/v1",
+    );
+    check(
+        "+ curl -sS --user admin:hunter2 -X POST https://x",
+        "+ curl -sS --user admin:[REDACTED:password] -X POST https://x",
+    );
+    check(
+        "curl --user=admin:hunter2 -s https://x",
+        "curl --user=admin:[REDACTED:password] -s https://x",
+    );
+    check(
+        "/usr/bin/curl -s -u 'deploy:p@ss word' https://x",
+        "/usr/bin/curl -s -u 'deploy:[REDACTED:password]' https://x",
+    );
+    check(
+        "mysql -h db -u root -phunter2 warehouse",
+        "mysql -h db -u root -p[REDACTED:password] warehouse",
+    );
+    check(
+        "mysqldump -uroot -p'hun ter2' --all-databases > dump.sql",
+        "mysqldump -uroot -p'[REDACTED:password]' --all-databases > dump.sql",
+    );
+    check(
+        "mysql --password=hunter2 -e 'select 1'",
+        "mysql --password=[REDACTED:password] -e 'select 1'",
+    );
+    // A Python argument list in an error message.
+    check(
+        "Command '['mysql', '-u', 'root', '-phunter2', 'db']' returned non-zero exit status 1.",
+        "Command '['mysql', '-u', 'root', '-p[REDACTED:password]', 'db']' returned non-zero exit status 1.",
+    );
+    check(
+        "Command ['curl', '-u', 'admin:hunter2', 'https://x'] failed",
+        "Command ['curl', '-u', 'admin:[REDACTED:password]', 'https://x'] failed",
+    );
+    check(
+        "sshpass -p hunter2 ssh deploy@host",
+        "sshpass -p [REDACTED:password] ssh deploy@host",
+    );
+    check(
+        "sshpass -phunter2 scp a host:b",
+        "sshpass -p[REDACTED:password] scp a host:b",
+    );
+    check(
+        "redis-cli -h cache -a hunter2 ping; curl --proxy-user p:q https://y",
+        "redis-cli -h cache -a [REDACTED:password] ping; curl --proxy-user p:[REDACTED:password] https://y",
+    );
+    check(
+        "machine api.example.com login deploy password hunter2",
+        "machine api.example.com login deploy password [REDACTED:password]",
+    );
+    check(
+        "machine h\n  login u\n  password hunter2\nmachine g login v password s3cr3t",
+        "machine h\n  login u\n  password [REDACTED:password]\nmachine g login v password [REDACTED:password]",
+    );
+    // A prompt (`-p` alone, `-u user`), a reference, a uid:gid, other tools.
+    intact("curl -u admin https://x; mysql -u root -p warehouse; mysql -P3306 -h db");
+    intact("docker run -u 1000:1000 img; docker run --user postgres:postgres img; sort -u a:b");
+    intact("python -u run.py; git push -u origin main; pymysql -pfoo; curl_easy -u a:b");
+    intact(
+        "sshpass -f /run/secrets/pw ssh host; curl -u \"$USER:$PASS\" https://x; mysql -p$MYSQL_PWD",
+    );
+    // The command sshpass runs has options of its own (`ssh -p` is a port).
+    intact("sshpass -f /run/secrets/pw ssh -p 2222 host; apt-get install mysql-client -phase");
+    intact("login failed: wrong password for user bob; please log in again");
+    intact("mysql> select 1; curl: (6) Could not resolve host; sshpass not found");
 }
 
 #[test]
@@ -576,8 +917,41 @@ fn scrubbing_is_idempotent_and_never_panics_on_odd_input() {
         "ya29.",
         "GOCSPX-",
         "glpat-",
+        // Escaped URLs, key tails, command lines, `_KEY` names, markers.
+        ":\\/\\/",
+        "/",
+        "?",
+        "#",
+        "-----END PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEA",
+        "curl -u ",
+        "--user ",
+        "mysql -p",
+        "sshpass -p ",
+        "machine h login u password ",
+        "FERNET_KEY=",
+        "GH_PAT: ",
+        "token: ",
+        "[REDACTED: ",
+        "[REDACTED:password]",
     ];
     let s = Scrubber::new();
+    // Cases a wider fuzz found: a key body or a value swallowing what ended
+    // a command line's arguments, a value that starts with a marker, a
+    // marker inside a path, a line cut inside a multi-byte character.
+    let long_line = format!("curl -u a:{}", "é".repeat(3000));
+    for text in [
+        "machine h login u password '-----BEGIN PRIVATE KEY-----:'-----END PRIVATE KEY-----'",
+        "redis-cli -u -----BEGIN PRIVATE KEY----- -a -----END PRIVATE KEY----------END PRIVATE KEY-----",
+        "mysql -a -----BEGIN PRIVATE KEY-----PAT\n,-----END PRIVATE KEY-----\"\" -puGH_PAT: ",
+        "mysql machine h login u password host.example.com| -pcurl",
+        "curl\t-----BEGIN PRIVATE KEY-----mysql\"Bearer -----END PRIVATE KEY----- -u :\\/\\/ -u ",
+        "GOOGLE_APPLICATION_CREDENTIALS=/secrets/ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        long_line.as_str(),
+    ] {
+        let once = s.scrub(text).into_owned();
+        assert_eq!(s.scrub(&once), once, "not idempotent for {text:?}");
+    }
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..3000 {
         let mut text = String::new();
@@ -640,8 +1014,17 @@ fn secret_key_heuristic() {
         "X-Amz-Security-Token",
         "spring.datasource.password",
         "passphrase",
+        "FERNET_KEY",
+        "AZURE_OPENAI_KEY",
+        "MY_SERVICE_KEY",
+        "GPG_KEY",
+        "hmac_key",
+        "GH_PAT",
     ] {
         assert!(s.is_secret_key(k), "{k} should be secret");
+        // The marker it gets is one a later scrub recognises.
+        let name = keys::classify(k).unwrap_or_default();
+        assert!(keys::CONCEPT_NAMES.contains(&name), "{k}: {name}");
     }
     for k in [
         "author",
@@ -673,6 +1056,24 @@ fn secret_key_heuristic() {
         "design",
         "",
         "-",
+        "KEY",
+        "PRIMARY_KEY",
+        "SORT_KEY",
+        "PARTITION_KEY",
+        "CACHE_KEY",
+        "FOREIGN_KEY",
+        "S3_KEY",
+        "OBJECT_KEY",
+        "PUBLIC_KEY",
+        "SSH_PUBLIC_KEY",
+        "my_service_key",
+        "sort_key",
+        "KEY_FILE",
+        "SERVICE_KEY_PATH",
+        "PAT",
+        "PATH",
+        "GLOB_PAT",
+        "MAX_KEY",
     ] {
         assert!(!s.is_secret_key(k), "{k} should not be secret");
     }
