@@ -1258,11 +1258,12 @@ fn secrets_revealed_by_decoding_a_json_log_line_are_scrubbed() {
     let reports = crate::testing::stored_reports(&fd, &store);
     assert_eq!(reports.len(), 2);
     for r in &reports {
-        let parsed = serde_json::to_string(&(&r.message, &r.fingerprint, &r.error_type)).unwrap();
-        assert!(!parsed.contains("hunter2secret"), "{parsed}");
+        // The whole report: the parsed fields and the raw traceback.
+        let all = serde_json::to_string(r).unwrap();
+        assert!(!all.contains("hunter2secret"), "{all}");
         assert!(
-            !parsed.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789AB"),
-            "{parsed}"
+            !all.contains("abcdefghijklmnopqrstuvwxyz0123456789AB"),
+            "{all}"
         );
         assert!(r.message.contains("REDACTED"), "{}", r.message);
     }

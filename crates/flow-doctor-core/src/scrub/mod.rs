@@ -58,6 +58,7 @@
 
 mod keys;
 mod rules;
+
 #[cfg(test)]
 mod tests;
 
@@ -196,6 +197,21 @@ impl Scrubber {
 
     /// Scrubs one string. Returns it borrowed when nothing was found.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let scrubbed = self.scrub_as_written(text);
+        // JSON escapes (`\u003d` for `=`, `\u005f` for `_`, `\/` for `/`)
+        // can hide a secret's shape; the text means the same with them
+        // decoded, so when the decoded form shows a secret, that form is
+        // kept, scrubbed.
+        if let Some(decoded) = decode_json_escapes(&scrubbed) {
+            let again = self.scrub_as_written(&decoded);
+            if again != decoded.as_str() {
+                return Cow::Owned(again.into_owned());
+            }
+        }
+        scrubbed
+    }
+
+    fn scrub_as_written<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut scan = Scan::new(text);
         scan.builtin(triggers(), self);
         if let Some(user) = &self.user {
@@ -438,4 +454,57 @@ fn apply<'a>(text: &'a str, mut hits: Vec<Hit<'_>>, protected: &[(usize, usize)]
     }
     out.push_str(text.get(pos..).unwrap_or_default());
     Cow::Owned(out)
+}
+
+/// `text` with its JSON escapes of printable ASCII (`\u0020`-`\u007e`)
+/// and `\/` decoded, or `None` when it has none. Other escapes (`\n`,
+/// `\"`, `\\`, non-ASCII) are left as they are: the result is the same
+/// JSON text, only less escaped.
+fn decode_json_escapes(text: &str) -> Option<String> {
+    if !text.contains("\\u00") && !text.contains("\\/") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    let mut plain = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        // An escaped backslash starts no escape: copy the pair as it is.
+        if bytes.get(i + 1) == Some(&b'\\') {
+            i += 2;
+            continue;
+        }
+        let decoded = if bytes.get(i + 1) == Some(&b'/') {
+            Some(('/', 2))
+        } else if bytes.get(i + 1) == Some(&b'u') {
+            text.get(i + 2..i + 6)
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| {
+                    u8::from_str_radix(hex, 16)
+                        .ok()
+                        .filter(|_| hex.starts_with("00"))
+                })
+                .filter(|b| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\')
+                .map(|b| (char::from(b), 6))
+        } else {
+            None
+        };
+        match decoded {
+            Some((c, len)) => {
+                out.push_str(&text[plain..i]);
+                out.push(c);
+                i += len;
+                plain = i;
+                changed = true;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[plain..]);
+    changed.then_some(out)
 }

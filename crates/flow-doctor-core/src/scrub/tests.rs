@@ -1263,3 +1263,33 @@ fn clean_text_is_borrowed() {
     s.scrub_string(&mut owned);
     assert_eq!(owned, text);
 }
+
+/// JSON log lines escape `=`, `_` or `/` as `\u003d`, `\u005f`, `\/`; the
+/// secret behind the escape is found, and the text kept in its decoded
+/// (same-meaning) form with the secret redacted. Text without a secret
+/// keeps its escapes.
+#[test]
+fn json_unicode_escapes_do_not_hide_secrets() {
+    let s = Scrubber::new();
+    let line = r#"{"level":"error","msg":"login failed password\u003dhunter2secret","svc":"auth"}"#;
+    let out = s.scrub(line);
+    assert!(!out.contains("hunter2secret"), "{out}");
+    assert!(out.contains("login failed password="), "{out}");
+    assert!(out.contains("[REDACTED"), "{out}");
+    let token = r#"{"msg":"cannot reach ghp\u005fabcdefghijklmnopqrstuvwxyz0123456789AB repo"}"#;
+    let out = s.scrub(token);
+    assert!(
+        !out.contains("abcdefghijklmnopqrstuvwxyz0123456789AB"),
+        "{out}"
+    );
+    // Nothing secret: the escapes stay, and nothing is copied.
+    let clean = r#"{"msg":"rows \u003d 12, path a\/b, quote \" and \\u003d"}"#;
+    assert!(
+        matches!(s.scrub(clean), Cow::Borrowed(_)),
+        "{}",
+        s.scrub(clean)
+    );
+    // Idempotent.
+    let once = s.scrub(line).into_owned();
+    assert_eq!(s.scrub(&once), once);
+}
