@@ -177,6 +177,51 @@ impl EmailNotifier {
                 Error::permanent(COMPONENT, Problem(format!("cannot build the message: {e}")))
             })
     }
+
+    /// Sends `message` to each recipient in an envelope of its own, after
+    /// the server refused the message for all of them at once: one refused
+    /// address (a 550 for someone who left) must not cost the others the
+    /// message. Delivered when any recipient took it, the refusals named;
+    /// otherwise the last refusal.
+    async fn send_each(
+        &self,
+        message: &Message,
+        first: lettre::transport::smtp::Error,
+    ) -> Result<Delivery> {
+        let raw = message.formatted();
+        let from = message.envelope().from().cloned();
+        let mut sent = 0usize;
+        let mut refused = Vec::new();
+        let mut last = first;
+        for to in &self.to {
+            let envelope = lettre::address::Envelope::new(from.clone(), vec![to.email.clone()])
+                .map_err(|e| {
+                    Error::permanent(
+                        COMPONENT,
+                        Problem(format!("cannot build the envelope: {e}")),
+                    )
+                })?;
+            match self.transport.send_raw(&envelope, &raw).await {
+                Ok(_) => sent += 1,
+                Err(e) => {
+                    refused.push(format!(
+                        "{}: {}",
+                        to.email,
+                        truncate_end(&e.to_string(), 200)
+                    ));
+                    last = e;
+                }
+            }
+        }
+        if sent == 0 {
+            return Err(map_smtp(last));
+        }
+        Ok(Delivery::delivered().with_detail(format!(
+            "sent to {sent} of {} recipients; refused {}",
+            self.to.len(),
+            refused.join("; ")
+        )))
+    }
 }
 
 #[async_trait]
@@ -187,7 +232,13 @@ impl Notifier for EmailNotifier {
 
     async fn notify(&self, notification: &Notification) -> Result<Delivery> {
         let message = self.message(notification)?;
-        let response = self.transport.send(message).await.map_err(map_smtp)?;
+        let response = match self.transport.send(message.clone()).await {
+            Ok(response) => response,
+            Err(e) if self.to.len() > 1 && e.is_permanent() => {
+                return self.send_each(&message, e).await;
+            }
+            Err(e) => return Err(map_smtp(e)),
+        };
         let mut delivery = Delivery::delivered().with_detail(format!(
             "sent to {} recipient{}",
             self.to.len(),

@@ -186,3 +186,53 @@ fn a_plain_server_is_refused_when_starttls_is_required() {
     assert!(matches!(err, Error::Permanent { .. }), "{err:?}");
     assert!(sink.messages().is_empty(), "nothing sent in the clear");
 }
+
+/// A relay refusing one recipient (550, user unknown) refuses the whole
+/// transaction; the others still get the mail, each in an envelope of its
+/// own, and the refusal is named. When every recipient is refused, the
+/// failure is permanent.
+#[tokio::test]
+async fn one_refused_recipient_does_not_cost_the_others_the_mail() {
+    let sink = SmtpSink::start(None);
+    let mut cfg = config(sink.port);
+    cfg.to = vec![
+        "oncall@example.com".into(),
+        "nobody-left@example.com".into(),
+        "data@example.com".into(),
+    ];
+    let n = EmailNotifier::new(&cfg).unwrap();
+    let d = n
+        .notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap();
+    let detail = d.detail.unwrap_or_default();
+    assert!(
+        detail.starts_with("sent to 2 of 3 recipients; refused nobody-left@example.com: "),
+        "{detail}"
+    );
+    assert!(detail.contains("550"), "{detail}");
+    let messages = sink.messages();
+    let rcpts: Vec<&serde_json::Value> = messages.iter().map(|m| &m["rcpt_tos"]).collect();
+    assert_eq!(
+        rcpts,
+        [
+            &serde_json::json!(["oncall@example.com"]),
+            &serde_json::json!(["data@example.com"])
+        ]
+    );
+    // The header still shows everyone the mail was addressed to.
+    let to = header(&messages[0], "To").unwrap();
+    assert!(
+        to.contains("nobody-left@example.com") && to.contains("data@example.com"),
+        "{to}"
+    );
+
+    cfg.to = vec!["nobody-a@example.com".into(), "nobody-b@example.com".into()];
+    let err = EmailNotifier::new(&cfg)
+        .unwrap()
+        .notify(&Notification::Incident(incident("sig")))
+        .await
+        .unwrap_err();
+    assert_eq!(class(&err), ("permanent", "email"), "{err:?}");
+    assert_eq!(sink.messages().len(), 2, "nothing more was accepted");
+}

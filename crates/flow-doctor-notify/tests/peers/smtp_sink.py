@@ -3,7 +3,9 @@
 Usage: python smtp_sink.py --dir DIR --port PORT [--auth USER:PASSWORD]
                            [--tls starttls|tls --cert CERT.pem --key KEY.pem]
 
-Listens on 127.0.0.1:PORT and writes each accepted message to DIR as
+Recipients whose address starts with `nobody-` are refused with 550 (a
+user unknown to the server). Listens on 127.0.0.1:PORT and writes each
+accepted message to DIR as
 `<n>.json`: the envelope, every header, and each MIME part decoded to text,
 so tests can assert on them without a MIME parser. With --auth, AUTH
 PLAIN/LOGIN is required (without TLS, for loopback tests only). With
@@ -33,6 +35,14 @@ class Sink:
         self.folder = folder
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # A recipient the server does not know, as a real relay answers for
+        # someone who left: tests use `nobody-...@` addresses for it.
+        if address.lower().startswith("nobody-"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
