@@ -76,21 +76,44 @@ pub(crate) fn build_doctor(cfg: &Config) -> anyhow::Result<FlowDoctor> {
     flow_doctor::init(cfg).context("cannot start flow-doctor")
 }
 
-/// Reads FILE, or stdin when `None` or `-`.
+/// The most failure text `report` keeps: the end of a longer input (where
+/// a traceback ends), as `run` keeps the end of stderr.
+pub(crate) const MAX_INPUT: usize = 1024 * 1024;
+
+/// Reads FILE, or stdin when `None` or `-`: the last [`MAX_INPUT`] bytes,
+/// in bounded memory, as text (bytes that are not UTF-8 become `�`: one
+/// stray byte must not lose the report).
 pub(crate) fn read_input(file: Option<&Path>) -> anyhow::Result<String> {
-    use std::io::Read as _;
-    match file {
-        Some(p) if p != Path::new("-") => {
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-        }
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read stdin")?;
-            Ok(text)
+    use std::io::Read;
+    let mut input: Box<dyn Read> = match file {
+        Some(p) if p != Path::new("-") => Box::new(
+            std::fs::File::open(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        _ => Box::new(std::io::stdin().lock()),
+    };
+    let mut kept = std::collections::VecDeque::with_capacity(64 * 1024);
+    let mut cut = false;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("cannot read the failure text"),
+        };
+        kept.extend(&buf[..n]);
+        if kept.len() > MAX_INPUT {
+            kept.drain(..kept.len() - MAX_INPUT);
+            cut = true;
         }
     }
+    let bytes: Vec<u8> = kept.into_iter().collect();
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if cut && let Some(nl) = text.find('\n').filter(|nl| nl + 1 < text.len()) {
+        // Start at a line.
+        text.drain(..=nl);
+    }
+    Ok(text)
 }
 
 /// A runtime for verbs that talk to the store.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use flow_doctor::config::HumanDuration;
 use flow_doctor::model::truncate_chars;
 use flow_doctor::store::{ActionQuery, DecisionQuery, ReportQuery};
 use flow_doctor::{Action, Decision, Diagnosis, Report, ReportKind, Store};
@@ -201,9 +202,19 @@ fn print_detail(d: &IncidentDetail) {
     );
     if let Some(exit) = &r.exit {
         println!("command    {}", exit.command);
+        let how = match (exit.code, exit.signal) {
+            (_, Some(sig)) => format!("killed by signal {sig}"),
+            (Some(code), None) => format!("exit code {code}"),
+            (None, None) => "no exit status".to_owned(),
+        };
+        let timed_out = if exit.timed_out {
+            ", stopped at its timeout"
+        } else {
+            ""
+        };
         println!(
-            "exit       code {:?} signal {:?} timed out {} after {} ms",
-            exit.code, exit.signal, exit.timed_out, exit.duration_ms
+            "exit       {how}{timed_out}, after {}",
+            HumanDuration(std::time::Duration::from_millis(exit.duration_ms))
         );
     }
     if let Some(c) = &r.cascade_source {

@@ -77,6 +77,7 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -85,6 +86,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `flow-doctor history | head`: when the reader closes the pipe, `println!`
+/// panics on the write error. Exit quietly then, with 141 (128 + SIGPIPE)
+/// as a program killed by SIGPIPE would, instead of printing a panic.
+fn quiet_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

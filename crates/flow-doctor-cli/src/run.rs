@@ -1,7 +1,14 @@
 //! `flow-doctor run [--flow NAME] [--config PATH] [--timeout DUR] -- CMD [ARGS...]`:
 //! runs any command, streams its output through, and reports a non-zero
 //! exit, a signal or a timeout with the traceback parsed from its stderr.
-//! Exits with the child's code (128 + signal number for signals).
+//! Exits with the child's code (128 + signal number for signals; 124 for a
+//! command that exited 0 after its timeout stopped it).
+//!
+//! Unattended (stdin not a terminal) the command runs in a process group
+//! of its own: a timeout, SIGTERM, SIGINT or SIGHUP reaches everything it
+//! started. On a terminal it stays in the foreground group (the terminal's
+//! own signals reach it). Output a background process keeps writing after
+//! the command exited is read for two more seconds, then no longer.
 
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -67,7 +74,12 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let fd = app::build_doctor(&cfg)?;
     let rt = app::runtime()?;
     let result = rt.block_on(run_child(&args))?;
-    let code = exit_code(&result.exit);
+    let mut code = exit_code(&result.exit);
+    // A command stopped at its timeout failed, whatever it exited with;
+    // one that still exited 0 exits 124, as `timeout(1)` does.
+    if result.exit.timed_out && code == 0 {
+        code = 124;
+    }
     let failed = code != 0;
     let handle = if failed {
         let mut exit = result.exit;
@@ -122,17 +134,29 @@ fn exit_code(exit: &ExitInfo) -> u8 {
     }
 }
 
+/// How long the output is still read after the command exited: a
+/// background process it left holding stderr must not hold `run` up.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// What the stderr pump keeps: the last bytes, and whether more came.
+#[derive(Default)]
+struct Tail {
+    bytes: VecDeque<u8>,
+    truncated: bool,
+}
+
 async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
+    use std::io::IsTerminal as _;
+
     let started = Instant::now();
     let command = shell_join(&args.command);
-    let mut child = match tokio::process::Command::new(&args.command[0])
-        .args(&args.command[1..])
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-    {
+    // Unattended (stdin not a terminal: cron, CI, a pipeline) the command
+    // gets a process group of its own, so a timeout or a forwarded signal
+    // reaches everything it started. On a terminal it stays in ours, in
+    // the foreground: it can read the terminal, and the terminal's Ctrl-C
+    // reaches it directly.
+    let own_group = !std::io::stdin().is_terminal();
+    let mut child = match spawn(&args.command, own_group) {
         Ok(child) => child,
         Err(e) => {
             let code = if e.kind() == std::io::ErrorKind::NotFound {
@@ -156,33 +180,40 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
     };
     let mut stderr = child.stderr.take().context("no stderr pipe")?;
     let tail_bytes = args.tail_bytes.max(1024);
-    let pump = tokio::spawn(async move {
-        let mut tail: VecDeque<u8> = VecDeque::with_capacity(tail_bytes);
-        let mut buf = [0u8; 8192];
-        loop {
-            match stderr.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let chunk = &buf[..n];
-                    let mut out = std::io::stderr().lock();
-                    let _ = out.write_all(chunk);
-                    let _ = out.flush();
-                    drop(out);
-                    tail.extend(chunk);
-                    while tail.len() > tail_bytes {
-                        tail.pop_front();
+    let tail = std::sync::Arc::new(std::sync::Mutex::new(Tail::default()));
+    let mut pump = {
+        let tail = tail.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 8192];
+            loop {
+                match stderr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let chunk = &buf[..n];
+                        let mut out = std::io::stderr().lock();
+                        let _ = out.write_all(chunk);
+                        let _ = out.flush();
+                        drop(out);
+                        let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                        t.bytes.extend(chunk);
+                        while t.bytes.len() > tail_bytes {
+                            t.bytes.pop_front();
+                            t.truncated = true;
+                        }
                     }
                 }
             }
-        }
-        tail
-    });
+        })
+    };
 
-    let pid = child.id();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .context("cannot listen for SIGINT")?;
+    let target = Target {
+        pid: child.id().and_then(|p| i32::try_from(p).ok()),
+        own_group,
+    };
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     let deadline = args.timeout.map(|t| tokio::time::Instant::now() + t.get());
     let mut timed_out = false;
     let status = loop {
@@ -197,21 +228,38 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
             _ = sleep, if !timed_out => {
                 timed_out = true;
                 eprintln!("flow-doctor: `{command}` exceeded its timeout; stopping it");
-                terminate(pid, &mut child).await;
+                terminate(target, &mut child).await;
             }
-            _ = term.recv() => forward(pid, nix::sys::signal::Signal::SIGTERM),
-            // The terminal already sent SIGINT to the whole process group;
-            // keep waiting so the child's exit is reported.
-            _ = int.recv() => {}
+            _ = term.recv() => target.forward(nix::sys::signal::Signal::SIGTERM),
+            // On a terminal, the terminal sent SIGINT or SIGHUP to the whole
+            // foreground group, the command included: keep waiting so its
+            // exit is reported. Otherwise the signal was meant for the job.
+            _ = int.recv() => if own_group {
+                target.forward(nix::sys::signal::Signal::SIGINT);
+            },
+            _ = hup.recv() => if own_group {
+                target.forward(nix::sys::signal::Signal::SIGHUP);
+            },
         }
     };
-    let tail = pump.await.unwrap_or_default();
-    let tail: Vec<u8> = tail.into_iter().collect();
-    let mut stderr_tail = String::from_utf8_lossy(&tail).into_owned();
-    if tail.len() >= tail_bytes
-        && let Some(nl) = stderr_tail.find('\n')
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if tokio::time::timeout(DRAIN_AFTER_EXIT, &mut pump)
+        .await
+        .is_err()
     {
-        // Start at a line boundary.
+        // Something the command started still holds stderr open.
+        pump.abort();
+    }
+    let (bytes, truncated) = {
+        let t = tail.lock().unwrap_or_else(|e| e.into_inner());
+        (t.bytes.iter().copied().collect::<Vec<u8>>(), t.truncated)
+    };
+    let mut stderr_tail = String::from_utf8_lossy(&bytes).into_owned();
+    if truncated
+        && let Some(nl) = stderr_tail.find('\n')
+        && nl + 1 < stderr_tail.len()
+    {
+        // Start at a line boundary, unless that would leave nothing.
         stderr_tail.drain(..=nl);
     }
     use std::os::unix::process::ExitStatusExt as _;
@@ -221,26 +269,66 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
             code: status.code(),
             signal: status.signal(),
             timed_out,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms,
         },
         stderr_tail,
     })
 }
 
-/// SIGTERM, then SIGKILL after a grace period.
-async fn terminate(pid: Option<u32>, child: &mut tokio::process::Child) {
-    forward(pid, nix::sys::signal::Signal::SIGTERM);
+/// Starts the command. A file the kernel cannot execute (a script without
+/// a `#!` line) is run by `/bin/sh`, as a shell or `execvp` would.
+fn spawn(argv: &[String], own_group: bool) -> std::io::Result<tokio::process::Child> {
+    let build = |program: &str, args: &[String]| {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if own_group {
+            cmd.process_group(0);
+        }
+        cmd
+    };
+    match build(&argv[0], &argv[1..]).spawn() {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOEXEC as i32) => {
+            build("/bin/sh", argv).spawn()
+        }
+        other => other,
+    }
+}
+
+/// Where signals for the command go: its process group when it has its
+/// own, else the command alone.
+#[derive(Clone, Copy)]
+struct Target {
+    pid: Option<i32>,
+    own_group: bool,
+}
+
+impl Target {
+    fn forward(self, signal: nix::sys::signal::Signal) {
+        let Some(pid) = self.pid.map(nix::unistd::Pid::from_raw) else {
+            return;
+        };
+        let _ = if self.own_group {
+            nix::sys::signal::killpg(pid, signal)
+        } else {
+            nix::sys::signal::kill(pid, signal)
+        };
+    }
+}
+
+/// SIGTERM, then SIGKILL after a grace period (to the whole group when the
+/// command has its own).
+async fn terminate(target: Target, child: &mut tokio::process::Child) {
+    target.forward(nix::sys::signal::Signal::SIGTERM);
     if tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
         .is_err()
     {
+        target.forward(nix::sys::signal::Signal::SIGKILL);
         let _ = child.start_kill();
-    }
-}
-
-fn forward(pid: Option<u32>, signal: nix::sys::signal::Signal) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
     }
 }
 

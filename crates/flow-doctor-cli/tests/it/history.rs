@@ -253,3 +253,61 @@ remediation:
     assert!(page.contains("actions"), "{page}");
     assert!(page.contains("restart-db-tunnel"), "{page}");
 }
+
+/// One byte that is not UTF-8 does not lose a report, and a huge input is
+/// read in bounded memory: its last MiB (where a traceback ends) is kept.
+#[test]
+fn report_takes_any_bytes_and_keeps_the_end_of_a_huge_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::run_bin_bytes(
+        dir.path(),
+        &["report", "--flow", "latin1"],
+        b"ValueError: caf\xe9 bad\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = &history(dir.path(), &[])[0]["report"];
+    assert_eq!(r["message"], "caf\u{fffd} bad", "{r}");
+
+    let mut huge = Vec::with_capacity(3 << 20);
+    while huge.len() < 3 << 20 {
+        huge.extend_from_slice(b"INFO loading partition 0042 of the orders table\n");
+    }
+    huge.extend_from_slice(b"RuntimeError: the last partition is corrupt\n");
+    let out = crate::run_bin_bytes(dir.path(), &["report", "--flow", "huge"], &huge);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all = history(dir.path(), &["--flow", "huge"]);
+    let r = &all[0]["report"];
+    assert_eq!(
+        r["message"], "the last partition is corrupt",
+        "{}",
+        r["message"]
+    );
+    let tb = r["traceback"].as_str().unwrap();
+    assert!(tb.len() <= 1 << 20, "{} bytes kept", tb.len());
+    assert!(tb.starts_with("INFO loading"), "starts at a line");
+}
+
+/// `flow-doctor history | head`: the reader closing the pipe ends the
+/// listing quietly (141, as a program killed by SIGPIPE), not with a panic.
+#[test]
+fn a_closed_stdout_ends_history_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = report(dir.path(), &["--flow", "one"], "disk quota exceeded\n");
+    assert!(out.status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flow-doctor"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("history")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the listing is written (opening the store
+    // comes first).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}

@@ -601,3 +601,180 @@ fn on_a_terminal_the_console_block_is_coloured_unless_no_color_is_set() {
         "NO_COLOR turns colour off: {shown:?}"
     );
 }
+
+/// Whether process `pid` is gone (or a zombie), waiting up to 10 s.
+fn gone(pid: &str) -> bool {
+    for _ in 0..100 {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|s| s.trim_start().starts_with('Z')) =>
+            {
+                return true;
+            }
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+    false
+}
+
+/// A background process the command leaves behind, holding stderr open,
+/// does not hold `run` up: it reports and exits with the command's code.
+#[test]
+fn a_background_process_left_holding_stderr_does_not_hold_run_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "leaves",
+            "--",
+            "sh",
+            "-c",
+            // Its stdout goes elsewhere: only the stderr `run` reads stays open.
+            "sleep 60 >/dev/null & echo $! > bg.pid; echo 'RuntimeError: boom' >&2; exit 3",
+        ],
+    );
+    let waited = started.elapsed();
+    let pid = std::fs::read_to_string(dir.path().join("bg.pid")).unwrap();
+    let _ = Command::new("kill").arg(pid.trim()).status();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // A guard against the 60 s hang, not a timing measurement.
+    assert!(waited.as_secs() < 30, "run waited {waited:?}");
+    let r = &history(dir.path())[0]["report"];
+    assert_eq!(r["message"], "boom", "{r}");
+    assert!(r["exit"]["duration_ms"].as_u64().unwrap() < 30_000, "{r}");
+}
+
+/// Unattended, a timeout stops everything the command started (its
+/// process group), and a command that still exits 0 is a failure (124).
+#[test]
+fn a_timeout_stops_the_whole_process_group_and_exit_0_after_it_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "group",
+            "--timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "sleep 60 & echo $! > bg.pid; wait",
+        ],
+    );
+    let pid = std::fs::read_to_string(dir.path().join("bg.pid")).unwrap();
+    let killed = gone(pid.trim());
+    let _ = Command::new("kill").arg(pid.trim()).status();
+    assert!(killed, "the background sleep outlived the timeout");
+    assert_eq!(out.status.code(), Some(128 + 15), "{}", stderr(&out));
+
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "polite",
+            "--timeout",
+            "1s",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", stderr(&out));
+    let all = history(dir.path());
+    let polite = all
+        .iter()
+        .find(|v| v["report"]["flow"] == "polite")
+        .expect("the timed-out run is an incident");
+    assert_eq!(polite["report"]["kind"], "process_exit");
+    assert_eq!(polite["report"]["exit"]["timed_out"], true);
+}
+
+/// Unattended, SIGINT and SIGHUP sent to `run` are passed to the command
+/// (which decides what to do), and its exit is reported.
+#[test]
+fn sigint_and_sighup_are_passed_on_when_unattended() {
+    for (signal, code) in [("INT", 7), ("HUP", 8)] {
+        let dir = tempfile::tempdir().unwrap();
+        let script =
+            format!("trap 'exit {code}' {signal}; touch ready; while :; do sleep 0.1; done");
+        let child = bin()
+            .current_dir(dir.path())
+            .args(["run", "--flow", "trapper", "--", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if dir.path().join("ready").exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(dir.path().join("ready").exists(), "the command started");
+        let _ = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "SIG{signal}: {}",
+            stderr(&out)
+        );
+        let r = &history(dir.path())[0]["report"];
+        assert_eq!(r["exit"]["code"], code, "{r}");
+    }
+}
+
+/// A script without `#!` runs through `/bin/sh`, as a shell runs it; and
+/// a last stderr line longer than the tail keeps its end.
+#[test]
+fn a_script_without_a_shebang_runs_and_a_long_last_line_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("job.sh");
+    std::fs::write(&script, "echo 'ValueError: bad row' >&2\nexit 4\n").unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    let out = fd(
+        dir.path(),
+        &["run", "--flow", "noshebang", "--", "./job.sh"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(history(dir.path())[0]["report"]["message"], "bad row");
+
+    let out = fd(
+        dir.path(),
+        &[
+            "run",
+            "--flow",
+            "longline",
+            "--tail-bytes",
+            "1024",
+            "--",
+            "sh",
+            "-c",
+            "printf 'RuntimeError: ' >&2; head -c 5000 /dev/zero | tr '\\0' x >&2; echo >&2; exit 1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let all = history(dir.path());
+    let long = all
+        .iter()
+        .find(|v| v["report"]["flow"] == "longline")
+        .unwrap();
+    let tb = long["report"]["traceback"].as_str().unwrap_or_default();
+    assert!(tb.len() >= 1000 && tb.trim_end().ends_with("xxx"), "{tb:?}");
+}
