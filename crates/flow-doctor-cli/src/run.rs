@@ -45,9 +45,15 @@ pub(crate) struct RunArgs {
     /// How long to wait for the report to be stored and delivered.
     #[arg(long, default_value = "60s", value_parser = HumanDuration::parse)]
     report_timeout: HumanDuration,
-    /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    command: Vec<String>,
+    /// The command and its arguments (any bytes: passed on as given, shown
+    /// lossily).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    command: Vec<std::ffi::OsString>,
 }
 
 pub(crate) fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -96,7 +102,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         report.exit = Some(exit);
         fd.submit(report)
     } else {
-        fd.notify_success(format!("`{}` succeeded", shell_join(&args.command)))
+        fd.notify_success(format!("`{}` succeeded", shell_join(&shown(&args.command))))
     };
     let outcome = handle.wait(args.report_timeout.get());
     fd.flush(args.report_timeout.get());
@@ -149,7 +155,7 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
     use std::io::IsTerminal as _;
 
     let started = Instant::now();
-    let command = shell_join(&args.command);
+    let command = shell_join(&shown(&args.command));
     // Unattended (stdin not a terminal: cron, CI, a pipeline) the command
     // gets a process group of its own, so a timeout or a forwarded signal
     // reaches everything it started. On a terminal it stays in ours, in
@@ -164,7 +170,10 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
             } else {
                 126
             };
-            let message = format!("flow-doctor: cannot start `{}`: {e}", args.command[0]);
+            let message = format!(
+                "flow-doctor: cannot start `{}`: {e}",
+                args.command[0].to_string_lossy()
+            );
             eprintln!("{message}");
             return Ok(ChildResult {
                 exit: ExitInfo {
@@ -277,8 +286,8 @@ async fn run_child(args: &RunArgs) -> anyhow::Result<ChildResult> {
 
 /// Starts the command. A file the kernel cannot execute (a script without
 /// a `#!` line) is run by `/bin/sh`, as a shell or `execvp` would.
-fn spawn(argv: &[String], own_group: bool) -> std::io::Result<tokio::process::Child> {
-    let build = |program: &str, args: &[String]| {
+fn spawn(argv: &[std::ffi::OsString], own_group: bool) -> std::io::Result<tokio::process::Child> {
+    let build = |program: &std::ffi::OsStr, args: &[std::ffi::OsString]| {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args)
             .stdin(Stdio::inherit())
@@ -292,7 +301,7 @@ fn spawn(argv: &[String], own_group: bool) -> std::io::Result<tokio::process::Ch
     };
     match build(&argv[0], &argv[1..]).spawn() {
         Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOEXEC as i32) => {
-            build("/bin/sh", argv).spawn()
+            build(std::ffi::OsStr::new("/bin/sh"), argv).spawn()
         }
         other => other,
     }
@@ -330,6 +339,14 @@ async fn terminate(target: Target, child: &mut tokio::process::Child) {
         target.forward(nix::sys::signal::Signal::SIGKILL);
         let _ = child.start_kill();
     }
+}
+
+/// The arguments as text, for display and the report (bytes that are not
+/// UTF-8 become `�`; the command itself gets them as they are).
+fn shown(argv: &[std::ffi::OsString]) -> Vec<String> {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Joins arguments for display, quoting those with spaces or quotes.

@@ -778,3 +778,37 @@ fn a_script_without_a_shebang_runs_and_a_long_last_line_is_kept() {
     let tb = long["report"]["traceback"].as_str().unwrap_or_default();
     assert!(tb.len() >= 1000 && tb.trim_end().ends_with("xxx"), "{tb:?}");
 }
+
+/// Arguments that are not UTF-8 (a Latin-1 file name) reach the command
+/// byte for byte; the report shows them lossily.
+#[test]
+fn arguments_that_are_not_utf8_are_passed_on_as_they_are() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let arg = std::ffi::OsStr::from_bytes(b"caf\xe9.csv");
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--flow",
+            "latin1",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s' \"$1\"; exit 2",
+            "sh",
+        ])
+        .arg(arg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"caf\xe9.csv");
+    let r = &history(dir.path())[0]["report"];
+    assert!(
+        r["exit"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("caf\u{fffd}.csv"),
+        "{r}"
+    );
+}
