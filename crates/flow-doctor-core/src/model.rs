@@ -222,6 +222,26 @@ pub struct ExitInfo {
     pub duration_ms: u64,
 }
 
+impl ExitInfo {
+    /// One line for people: `` `cmd` exited with code 3 after 1.2s ``.
+    pub fn describe(&self) -> String {
+        let how = if self.timed_out {
+            "timed out and was killed".to_string()
+        } else if let Some(sig) = self.signal {
+            format!("was killed by signal {sig}")
+        } else if let Some(code) = self.code {
+            format!("exited with code {code}")
+        } else {
+            "ended abnormally".to_string()
+        };
+        format!(
+            "`{}` {how} after {:.1}s",
+            truncate_chars(&self.command, 80),
+            self.duration_ms as f64 / 1000.0
+        )
+    }
+}
+
 /// Which upstream failure a report cascaded from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CascadeSource {

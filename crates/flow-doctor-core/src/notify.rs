@@ -249,6 +249,14 @@ fn render_incident(out: &mut String, i: &Incident) {
         let _ = writeln!(out, "stage: {stage}");
     }
     let _ = writeln!(out, "incident: {}  signature: {}", r.id, r.signature);
+    // A wrapped command's status, unless the message already is it (no
+    // traceback was parsed from its stderr).
+    if let Some(exit) = &r.exit {
+        let described = exit.describe();
+        if r.message != described {
+            let _ = writeln!(out, "process: {described}");
+        }
+    }
     if let Some(rec) = &i.recurrence {
         let _ = writeln!(
             out,
@@ -520,6 +528,40 @@ mod tests {
         assert!(only_code.accepts_category(Some(Category::Code)));
         assert!(!only_code.accepts_category(Some(Category::Infra)));
         assert!(!only_code.accepts_category(None));
+    }
+
+    /// A wrapped command's incident says how it ended, also when its
+    /// message is the parsed error, and only once when it is not.
+    #[test]
+    fn incident_text_says_how_a_wrapped_command_ended() {
+        let exit = crate::model::ExitInfo {
+            command: "python3 etl.py".into(),
+            code: Some(1),
+            signal: None,
+            timed_out: false,
+            duration_ms: 2500,
+        };
+        let mut report = Report::new("etl", Severity::Error, ReportKind::ProcessExit, "bad row");
+        report.error_type = Some("ValueError".into());
+        report.exit = Some(exit.clone());
+        let text = |report: &Report| {
+            Notification::Incident(Incident {
+                report: report.clone(),
+                diagnosis: None,
+                recurrence: None,
+                links: vec![],
+            })
+            .text()
+        };
+        let shown = text(&report);
+        assert!(
+            shown.contains("process: `python3 etl.py` exited with code 1 after 2.5s"),
+            "{shown}"
+        );
+        report.error_type = None;
+        report.message = exit.describe();
+        let shown = text(&report);
+        assert_eq!(shown.matches("exited with code 1").count(), 1, "{shown}");
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl Pipeline {
         }
         if report.message.trim().is_empty() {
             report.message = match &report.exit {
-                Some(exit) => describe_exit(exit),
+                Some(exit) => exit.describe(),
                 None => "(no message)".into(),
             };
         }
@@ -870,23 +870,6 @@ impl Pipeline {
 }
 
 /// "`cmd` exited with code 3 after 2.1s" and the like.
-pub(crate) fn describe_exit(exit: &crate::model::ExitInfo) -> String {
-    let how = if exit.timed_out {
-        "timed out and was killed".to_string()
-    } else if let Some(sig) = exit.signal {
-        format!("was killed by signal {sig}")
-    } else if let Some(code) = exit.code {
-        format!("exited with code {code}")
-    } else {
-        "ended abnormally".to_string()
-    };
-    format!(
-        "`{}` {how} after {:.1}s",
-        crate::model::truncate_chars(&exit.command, 80),
-        exit.duration_ms as f64 / 1000.0
-    )
-}
-
 fn link_label(channel: &str, external_id: Option<&str>) -> String {
     match (channel, external_id) {
         ("github", Some(n)) => format!("GitHub issue #{n}"),
