@@ -18,30 +18,16 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs the binary in `dir` with a clean environment (PATH and `vars`
 /// only), `stdin` as its input, and collects its output.
-/// [`run_bin`] with raw bytes on stdin and no extra variables.
-pub(crate) fn run_bin_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    let mut child = cmd.spawn().expect("run flow-doctor");
-    let mut input = child.stdin.take().expect("piped stdin");
-    let bytes = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&bytes);
-    });
-    let out = child.wait_with_output().expect("wait for flow-doctor");
-    let _ = writer.join();
-    out
+pub(crate) fn run_bin(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: &str) -> Output {
+    run_bin_with(dir, args, vars, stdin.as_bytes())
 }
 
-pub(crate) fn run_bin(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: &str) -> Output {
+/// [`run_bin`] with raw bytes on stdin and no extra variables.
+pub(crate) fn run_bin_bytes(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_bin_with(dir, args, &[], stdin)
+}
+
+fn run_bin_with(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flow-doctor"));
     cmd.current_dir(dir)
         .env_clear()
@@ -58,9 +44,9 @@ pub(crate) fn run_bin(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: &
     let mut child = cmd.spawn().expect("run flow-doctor");
     let mut input = child.stdin.take().expect("piped stdin");
     // From a thread, so that a child that stops reading cannot block us.
-    let input_text = stdin.to_owned();
+    let bytes = stdin.to_vec();
     let writer = std::thread::spawn(move || {
-        let _ = input.write_all(input_text.as_bytes());
+        let _ = input.write_all(&bytes);
     });
     let out = child.wait_with_output().expect("wait for flow-doctor");
     let _ = writer.join();
