@@ -43,10 +43,7 @@ pub(crate) fn run(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
     let mut failure = parse(&scrubber.scrub(&text));
     // What parsing decodes (JSON escapes) is scrubbed again, as in the
     // engine.
-    scrubber.scrub_string(&mut failure.message);
-    for link in &mut failure.chain {
-        scrubber.scrub_string(link);
-    }
+    scrubber.scrub_parsed(&mut failure);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&to_json(&failure))?);
     } else {

@@ -194,27 +194,9 @@ impl Pipeline {
             && let Some(tb) = report.traceback.clone()
         {
             let mut parsed = fingerprint::parse(&tb);
-            // The parser decodes JSON log lines (`\u003d`, `\/`), which can
-            // reveal a secret the escaped form hid from the scrub above:
-            // what it returns is scrubbed too.
-            let s = &self.scrubber;
-            s.scrub_string(&mut parsed.message);
-            if let Some(t) = &mut parsed.error_type {
-                s.scrub_string(t);
-            }
-            for c in &mut parsed.chain {
-                s.scrub_string(c);
-            }
-            if let Some(t) = &mut parsed.traceback {
-                s.scrub_string(t);
-            }
-            for f in &mut parsed.frames {
-                s.scrub_string(&mut f.file);
-                s.scrub_string(&mut f.function);
-                if let Some(m) = &mut f.module {
-                    s.scrub_string(m);
-                }
-            }
+            // The parser decodes JSON log lines (`\u003d`, `\/`): what it
+            // returns is scrubbed too.
+            self.scrubber.scrub_parsed(&mut parsed);
             report.frames = parsed.frames;
             if report.error_type.is_none() {
                 report.error_type = parsed.error_type;
@@ -747,7 +729,7 @@ impl Pipeline {
             action.detail = self.scrubber.scrub(&action.detail).into_owned();
             // Commands, output tails and executor replies: whatever the
             // remediator scrubbed, the configured rules apply here too.
-            scrub_json(&self.scrubber, &mut action.data);
+            self.scrubber.scrub_json(&mut action.data);
             if let Err(e) = self.store.record_action(&action).await {
                 stage_failed("store", &e);
             }
@@ -886,32 +868,4 @@ fn plural(n: u32) -> &'static str {
 /// failure of flow-doctor's own plumbing must not feed back into capture.
 fn stage_failed(stage: &str, err: &Error) {
     eprintln!("flow-doctor: {stage} failed: {}", err.chain_string());
-}
-
-/// Scrubs every string in a JSON value (an action's data) in place; a
-/// string under a secret-looking key is replaced as a context value is.
-fn scrub_json(scrubber: &Scrubber, value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) => scrubber.scrub_string(s),
-        serde_json::Value::Array(items) => {
-            for item in items {
-                scrub_json(scrubber, item);
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                match item {
-                    serde_json::Value::String(s) if scrubber.is_secret_key(key) => {
-                        if let Some((_, scrubbed)) =
-                            scrubber.scrub_env([(key.as_str(), s.as_str())]).pop()
-                        {
-                            *s = scrubbed;
-                        }
-                    }
-                    _ => scrub_json(scrubber, item),
-                }
-            }
-        }
-        _ => {}
-    }
 }

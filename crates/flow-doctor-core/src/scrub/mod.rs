@@ -332,6 +332,49 @@ impl Scrubber {
         }
     }
 
+    /// Scrubs every string in a JSON value in place (an action's data:
+    /// commands, output tails, executor replies); a string under a
+    /// secret-looking key is replaced as a map value is.
+    pub fn scrub_json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => self.scrub_string(s),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    self.scrub_json(item);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (key, item) in map.iter_mut() {
+                    match item {
+                        serde_json::Value::String(s) => match self.scrub_entry(key, s) {
+                            Some(new) => *s = new,
+                            None => self.scrub_string(s),
+                        },
+                        _ => self.scrub_json(item),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Scrubs what the traceback parser returned (message, error type,
+    /// chain, traceback block, frames). The parser decodes JSON log lines,
+    /// which can reveal what the escaped form hid from a first scrub.
+    pub fn scrub_parsed(&self, parsed: &mut crate::fingerprint::ParsedFailure) {
+        self.scrub_string(&mut parsed.message);
+        self.scrub_opt(&mut parsed.error_type);
+        for c in &mut parsed.chain {
+            self.scrub_string(c);
+        }
+        self.scrub_opt(&mut parsed.traceback);
+        for f in &mut parsed.frames {
+            self.scrub_string(&mut f.file);
+            self.scrub_string(&mut f.function);
+            self.scrub_opt(&mut f.module);
+        }
+    }
+
     /// The new value of one key/value entry, `None` when unchanged.
     fn scrub_entry(&self, key: &str, value: &str) -> Option<String> {
         if let Some(name) = self.secret_key_name(key)
