@@ -25,7 +25,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
 use flow_doctor::config::{ChannelConfig, HumanDuration};
-use flow_doctor::digest::{build_digest, build_digest_of};
+use flow_doctor::digest::build_digest_of;
 use flow_doctor::store::ActionQuery;
 use flow_doctor::{
     Action, ActionKind, ActionStatus, Config, Digest, DigestEntry, Id, Notification, Notifier,
@@ -71,7 +71,12 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
         Some(d) => Some(now - chrono::Duration::from_std(d.get()).context("--since is too long")?),
         None => None,
     };
-    let digest = build_digest(store.as_ref(), since, now)
+    // Read once: the printed digest and what is sent cover the same entries.
+    let entries = store
+        .pending_digest(since)
+        .await
+        .context("cannot read the digest queue")?;
+    let digest = build_digest_of(store.as_ref(), entries.clone(), since, now)
         .await
         .context("cannot read the digest queue")?;
     print(&digest, args.json)?;
@@ -88,14 +93,7 @@ async fn digest(args: DigestArgs, cfg: Config) -> anyhow::Result<ExitCode> {
             "no network channel receives digests; add one under `notify:` (and leave its `digest` key unset or true)"
         );
     }
-    let latest = latest_reports(store.as_ref(), &digest, since).await?;
-    let entries: Vec<DigestEntry> = store
-        .pending_digest(since)
-        .await
-        .context("cannot read the digest queue")?
-        .into_iter()
-        .filter(|e| digest.entry_ids.contains(&e.id))
-        .collect();
+    let latest = latest_reports(&entries);
     let oldest = entries.iter().map(|e| e.at).min().unwrap_or(now);
     let mut delivered = 0;
     let mut failed = Vec::new();
@@ -268,25 +266,18 @@ fn digest_channels(cfg: &Config) -> anyhow::Result<Vec<(Arc<dyn Notifier>, Route
         .collect())
 }
 
-/// The newest held-back report of each flow in the digest, for the actions.
-async fn latest_reports(
-    store: &dyn Store,
-    digest: &Digest,
-    since: Option<chrono::DateTime<Utc>>,
-) -> anyhow::Result<BTreeMap<String, Id>> {
+/// The newest held-back report of each flow, for the actions.
+fn latest_reports(entries: &[DigestEntry]) -> BTreeMap<String, Id> {
     let mut latest: BTreeMap<String, (chrono::DateTime<Utc>, Id)> = BTreeMap::new();
-    for e in store.pending_digest(since).await? {
-        if !digest.entry_ids.contains(&e.id) {
-            continue;
-        }
+    for e in entries {
         match latest.get(&e.flow) {
             Some((at, _)) if *at >= e.at => {}
             _ => {
-                latest.insert(e.flow.clone(), (e.at, e.report_id));
+                latest.insert(e.flow.clone(), (e.at, e.report_id.clone()));
             }
         }
     }
-    Ok(latest.into_iter().map(|(f, (_, id))| (f, id)).collect())
+    latest.into_iter().map(|(f, (_, id))| (f, id)).collect()
 }
 
 fn print(digest: &Digest, json: bool) -> anyhow::Result<()> {
